@@ -1,0 +1,93 @@
+"""Test-wide fixtures: a small centre (teams, departments, users of every role), a customer, and an
+API client that authenticates with a real token."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(tmp_path, settings):  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    # Real hashing costs ~0.3 s a user; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+class Api:
+    """A JSON client for /api/v1 acting as one user (Bearer token)."""
+
+    def __init__(self, token: str | None, lang: str = "zh-hans") -> None:
+        self.client = Client()
+        self.headers: dict[str, str] = {"HTTP_ACCEPT_LANGUAGE": lang}
+        if token:
+            self.headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.client.get(f"/api/v1{path}", params, **self.headers)
+
+    def post(self, path: str, data: Any = None, raw: bytes | str | None = None) -> Any:
+        body = raw if raw is not None else json.dumps(data if data is not None else {})
+        return self.client.post(f"/api/v1{path}", body, content_type="application/json", **self.headers)
+
+    def upload(self, path: str, name: str, content: bytes, content_type: str) -> Any:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        f = SimpleUploadedFile(name, content, content_type=content_type)
+        return self.client.post(f"/api/v1{path}", {"file": f}, **self.headers)
+
+
+@pytest.fixture
+def centre(db):  # type: ignore[no-untyped-def]
+    from kefu.accounts.models import Department, Role, Team, User
+
+    network = Department.objects.create(code="network", name="网络维护部")
+    billing = Department.objects.create(code="billing", name="计费部")
+    t1 = Team.objects.create(name="热线一班")
+    t2 = Team.objects.create(name="热线二班")
+
+    def mk(username: str, role: str, agent_id: str | None = None, **kw: Any) -> User:
+        u = User.objects.create_user(username=username, password="x-Strong-pass-2026", role=role, agent_id=agent_id,
+                                     display_name=username, **kw)
+        return u
+
+    users = {
+        "agent": mk("agent", Role.AGENT, "1001", team=t1),
+        "agent2": mk("agent2", Role.AGENT, "1002", team=t1),
+        "other": mk("other", Role.AGENT, "2001", team=t2),
+        "lead": mk("lead", Role.TEAM_LEAD, "8001", team=t1),
+        "supervisor": mk("supervisor", Role.SUPERVISOR, "9001"),
+        "inspector": mk("inspector", Role.INSPECTOR, "9101"),
+        "auditor": mk("auditor", Role.AUDITOR, "9201"),
+        "admin": mk("admin", Role.ADMIN, None, is_superuser=True, is_staff=True),
+        "network": mk("net", Role.AGENT, "5001", department=network),
+    }
+    return {"users": users, "departments": {"network": network, "billing": billing}, "teams": [t1, t2]}
+
+
+@pytest.fixture
+def customer(centre):  # type: ignore[no-untyped-def]
+    from kefu.customers.services import customer_create
+
+    return customer_create(
+        actor=centre["users"]["supervisor"], name="张三丰", phones=["+86 138-0013-8000"], id_number="110101199003071234",
+        province="广东", city="广州", address="广东省广州市天河区中山大道100号", star_level=3,
+        services=[
+            {"kind": "mobile", "identifier": "13800138000", "plan": "5G畅享129元套餐"},
+            {"kind": "broadband", "identifier": "AD000123456", "plan": "300M宽带"},
+        ],
+    )
+
+
+@pytest.fixture
+def api_for(centre):  # type: ignore[no-untyped-def]
+    from kefu.accounts.services import token_create
+
+    def make(name: str, lang: str = "zh-hans") -> Api:
+        _t, clear = token_create(user=centre["users"][name])
+        return Api(clear, lang)
+
+    return make

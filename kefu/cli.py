@@ -1,0 +1,19 @@
+"""The ``kefu`` console command: kefu's own commands (serve, demo, token, …) and Django's."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
+    from django.core.management import execute_from_command_line
+
+    argv = sys.argv[:]
+    argv[0] = "kefu"
+    execute_from_command_line(argv)
+
+
+if __name__ == "__main__":
+    main()
