@@ -232,7 +232,7 @@ def _tickets(rng: random.Random, n: int, people: dict[str, Any], customers: list
                 ts.ticket_reopen(actor=agent, ticket_id=t.pk, reason="客户反映问题再次出现")
         t.refresh_from_db()
         # Spread orders over the last 30 days; open ones mostly recent, some past their promise.
-        days = rng.random() * (30 if not t.is_open else 4)
+        days = rng.random() * 30 if not t.is_open else rng.random() ** 3 * 3
         _age(t, timedelta(days=days, minutes=rng.randint(0, 600)))
         made += 1
     return made
