@@ -219,7 +219,7 @@ class BusinessCalendar:
     # -- constructors --------------------------------------------------------------------------
 
     @classmethod
-    def always_open(cls, tz: ZoneInfo = DEFAULT_TZ) -> BusinessCalendar:
+    def always_open(cls, *, tz: ZoneInfo = DEFAULT_TZ) -> BusinessCalendar:
         """A 7×24 calendar (the hotline, S4): every instant is open, so
         ``add_minutes(s, m) == s + m`` real minutes."""
         return cls(tz=tz, hours=None, holidays=frozenset(), makeup_workdays=frozenset())

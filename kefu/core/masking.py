@@ -1,53 +1,121 @@
-"""Masking of personal data wherever it is shown (C3, X1). Pure Python."""
+"""Masking of personal data for display and export (C3, X1).
+
+Customer information is shown masked everywhere unless a permitted user reveals it with a logged
+reason (X1: need-to-know). These functions produce the masked form. Guarantees for every function:
+
+* ``None`` or blank input returns ``""``;
+* the output never contains the hidden part of the input, and invalid or unexpected input is
+  masked too (never passed through unmasked);
+* the mask is a fixed run of ``*`` where the hidden length could help re-identify (phones, e-mail),
+  so the masked text does not reveal how many characters were hidden.
+
+Pure Python, no Django.
+"""
 
 from __future__ import annotations
 
-SERVICE_PREFIXES = ("100", "95", "96", "400", "800", "11", "12")
+import re
+import unicodedata
+
+from kefu.core.phone import PhoneError, area_code, normalize_phone, phone_kind
+
+__all__ = ["mask_address", "mask_email", "mask_id_number", "mask_name", "mask_phone"]
+
+_STARS = "****"
+_WHITESPACE = re.compile(r"\s+")
 
 
-def mask_phone(number: str | None) -> str:
-    """``13800138000`` → ``138****8000``; landlines keep area code and last 4; hotlines stay."""
-    n = (number or "").strip()
-    if not n:
+def _clean(value: str | None) -> str:
+    """NFKC (full-width to half-width) and trimmed; ``""`` for None."""
+    if not value:
         return ""
-    if len(n) <= 8 and n.startswith(SERVICE_PREFIXES):
-        return n
-    if len(n) == 11 and n.startswith("1"):
-        return f"{n[:3]}****{n[-4:]}"
-    if n.startswith("0") and len(n) >= 10:
-        area = 3 if n[1] in "12" else 4
-        return f"{n[:area]}****{n[-4:]}"
-    if len(n) <= 4:
-        return "*" * len(n)
-    return f"{n[:2]}{'*' * (len(n) - 4)}{n[-2:]}"
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def _mask_middle(text: str, *, head: int, tail: int) -> str:
+    """``text[:head] + "****" + text[-tail:]``, shrinking head and tail so that at least half of a
+    short text is hidden."""
+    n = len(text)
+    while head + tail > n // 2 and (head or tail):
+        if head >= tail and head:
+            head -= 1
+        else:
+            tail -= 1
+    return text[:head] + _STARS + (text[n - tail:] if tail else "")
+
+
+def mask_phone(value: str | None) -> str:
+    """``"138****8000"`` for a mobile, ``"010****5678"``/``"0755****4321"`` for a landline (area
+    code and last 4 kept). Service numbers (10086, 95588, 400…) are not personal data and are
+    returned unmasked, in canonical form. Any formatting accepted by
+    :func:`~kefu.core.phone.normalize_phone` is accepted; anything else is masked as text, keeping
+    at most the first 3 and last 4 characters.
+    """
+    text = _clean(value)
+    if not text:
+        return ""
+    try:
+        number = normalize_phone(text)
+    except PhoneError:
+        compact = _WHITESPACE.sub("", text)
+        return _mask_middle(compact, head=3, tail=4)
+    kind = phone_kind(number)
+    if kind == "service":
+        return number
+    if kind == "landline":
+        code = area_code(number) or number[:3]  # a canonical landline always has an area code
+        return code + _STARS + number[-4:]
+    return number[:3] + _STARS + number[-4:]
 
 
 def mask_id_number(value: str | None) -> str:
-    v = (value or "").strip()
-    if not v:
+    """Resident identity card number (居民身份证): the first 6 (region of registration) and last 4
+    characters kept, every other character starred — ``"110101********1234"`` for the 18-character
+    card, ``"110101*****1234"`` for the old 15-digit one. The check character ``x`` is upper-cased.
+    Other documents (passport, 港澳通行证 …) keep only their first and last character.
+    """
+    text = _WHITESPACE.sub("", _clean(value)).upper()
+    if not text:
         return ""
-    if len(v) <= 10:
-        return v[:1] + "*" * (len(v) - 2) + v[-1:] if len(v) > 2 else "*" * len(v)
-    return f"{v[:6]}{'*' * (len(v) - 10)}{v[-4:]}"
+    if re.fullmatch(r"[0-9]{17}[0-9X]|[0-9]{15}", text):
+        return text[:6] + "*" * (len(text) - 10) + text[-4:]
+    if len(text) <= 2:
+        return "*" * len(text)
+    return text[0] + "*" * (len(text) - 2) + text[-1]
 
 
 def mask_name(value: str | None) -> str:
-    v = (value or "").strip()
-    if not v:
+    """The first character kept, every other one starred: ``"张三丰"`` → ``"张**"``, ``"张三"`` →
+    ``"张*"``. A one-character value is fully starred, since nothing else would be hidden."""
+    text = _WHITESPACE.sub(" ", _clean(value))
+    if not text:
         return ""
-    return v[0] + "*" * (len(v) - 1) if len(v) > 1 else v
+    if len(text) == 1:
+        return "*"
+    return text[0] + "*" * (len(text) - 1)
 
 
-def mask_address(value: str | None) -> str:
-    v = (value or "").strip()
-    if not v:
+def mask_address(value: str | None, *, keep: int = 6) -> str:
+    """The first ``keep`` characters (province and city, e.g. ``"广东省深圳市"``) then ``"****"``.
+    Whitespace is removed first. An address no longer than ``keep`` characters keeps all but its
+    last character, so something is always hidden."""
+    text = _WHITESPACE.sub("", _clean(value))
+    if not text:
         return ""
-    return v[:6] + "****" if len(v) > 6 else v
+    shown = min(keep, len(text) - 1)
+    return text[:shown] + _STARS
 
 
 def mask_email(value: str | None) -> str:
-    v = (value or "").strip()
-    if "@" not in v:
-        return mask_name(v)
-    user, _, domain = v.partition("@")
-    return f"{user[:1]}***@{domain}"
+    """The first character of the local part and the whole domain: ``"zhangsan@example.com"`` →
+    ``"z****@example.com"``; a one-character local part is fully starred. A value without ``@`` is
+    masked as text (first character kept)."""
+    text = _clean(value)
+    if not text:
+        return ""
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return text[0] + _STARS if len(text) > 1 else _STARS
+    if len(local) <= 1:
+        return _STARS + "@" + domain
+    return local[0] + _STARS + "@" + domain

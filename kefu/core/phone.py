@@ -11,7 +11,7 @@ Canonical forms:
   number, as some switches present out-of-area callers, is dropped;
 * landline: trunk ``0`` + area code + local number, no separators (``01012345678``,
   ``075587654321``, ``05718765432``). Two-digit area codes (10, 20–29) take an 8-digit local
-  number, three-digit ones (3xx–9xx) a 7- or 8-digit one; a local number starts with 2–9;
+  number, three-digit ones (3xx–9xx) a 7- or 8-digit one; a local number does not start with 0;
 * service: 3-digit special numbers (110, 112, 114, 119, 120, 122), carrier and public hotlines
   ``100xx`` and ``11xxx``/``12xxx`` (10086, 10000, 10010, 12345, 12315, 12300 …), ``95xxx`` and
   ``96xxx`` enterprise/local service numbers (5–8 digits), and ``400``/``800`` numbers (10 digits).
@@ -40,8 +40,8 @@ _MAX_INPUT = 64  # longer input is not a phone number; also bounds the work done
 # [0-9], not \d: \d would also match other scripts' digits.
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 # Trunk 0 + area code + local number; area codes 10 and 20-29 are the two-digit ones.
-_LANDLINE_2 = re.compile(r"0(10|2[0-9])([2-9][0-9]{7})")
-_LANDLINE_3 = re.compile(r"0([3-9][0-9]{2})([2-9][0-9]{6,7})")
+_LANDLINE_2 = re.compile(r"0(10|2[0-9])([1-9][0-9]{7})")
+_LANDLINE_3 = re.compile(r"0([3-9][0-9]{2})([1-9][0-9]{6,7})")
 _SERVICE = re.compile(
     r"11[0249]|12[02]"  # 110 police, 112, 114 directory, 119 fire, 120 ambulance, 122 traffic
     r"|100[0-9]{2}"  # carrier hotlines: 10000, 10010, 10086, 10099 ...
@@ -104,7 +104,7 @@ def normalize_phone(raw: str) -> str:
     ``phone_invalid`` (the digits are not a Chinese mobile, landline with area code, or service
     number — including foreign country codes and local numbers without an area code).
     """
-    if raw is None or not raw.strip():
+    if not raw or not raw.strip():
         raise PhoneError("phone_empty", "The phone number is empty.")
     if len(raw) > _MAX_INPUT:
         raise PhoneError("phone_invalid", "The phone number is too long.")
