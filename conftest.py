@@ -15,6 +15,9 @@ def _test_settings(tmp_path, settings):  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path / "media"
     # Real hashing costs ~0.3 s a user; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from kefu.tickets import sla
+
+    sla.clear_cache()  # policies and holidays are cached per process; tests edit them
 
 
 class Api:

@@ -170,11 +170,11 @@ def load(orders: int) -> None:
 # --- server ----------------------------------------------------------------------------------------
 
 
-def start_server(workers: int) -> subprocess.Popen[bytes]:
+def start_server(workers: int, threads: int) -> subprocess.Popen[bytes]:
     sh(KEFU, "collectstatic", "--noinput", "-v", "0")
     proc = subprocess.Popen(
         [PY, "-m", "gunicorn", "kefu.wsgi:application", "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers),
-         "--log-level", "warning"],
+         "--threads", str(threads), "--log-level", "warning"],
         env=ENV, cwd=ROOT, start_new_session=True,
     )
     for _ in range(100):
@@ -265,6 +265,7 @@ def main() -> None:
     ap.add_argument("--orders", type=int, default=1_000_000)
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")))
     ap.add_argument("--samples", type=int, default=300)
     ap.add_argument("--reuse", action="store_true", help="keep an already loaded kefu_bench database")
     args = ap.parse_args()
@@ -277,8 +278,9 @@ def main() -> None:
         tmax = c.execute("SELECT max(id) FROM tickets_ticket").fetchone()[0]
         total = c.execute("SELECT count(*) FROM tickets_ticket").fetchone()[0]
         open_n = c.execute("SELECT count(*) FROM tickets_ticket WHERE status IN ('new','in_progress','pending_department')").fetchone()[0]
-    proc = start_server(args.workers)
-    results: dict[str, Any] = {"orders": total, "open_clock_running": open_n, "workers": args.workers, "clients": 8}
+    proc = start_server(args.workers, args.threads)
+    results: dict[str, Any] = {"orders": total, "open_clock_running": open_n, "workers": args.workers,
+                               "threads": args.threads, "clients": 8}
     try:
         rng = random.Random(1)
         body = lambda: {  # noqa: E731

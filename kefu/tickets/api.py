@@ -163,7 +163,9 @@ def list_tickets(
 @router.get("/tickets/breached", response=dict[str, Any], summary="Open orders whose time promise is broken now")
 def breached_tickets(request: HttpRequest, limit: int = Query(100, ge=1, le=500)) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
-    rows = list(selectors.breached_now(viewer=user).select_related(*selectors.LIST_RELATED)[:limit])
+    rows = selectors.attach_refs(list(
+        selectors.breached_now(viewer=user).select_related(*selectors.LIST_RELATED).defer(*selectors.LIST_DEFERRED)[:limit]
+    ))
     return {"items": [ticket_present(t, user) for t in rows], "next": None}
 
 

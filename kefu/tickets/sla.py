@@ -10,6 +10,7 @@ Rules kept here:
 
 from __future__ import annotations
 
+import time as _time
 from datetime import date, datetime, time
 from typing import Any
 
@@ -25,12 +26,35 @@ FIELDS = [
 ]
 
 
+# Policies and holidays change rarely and are read on every order created: each process keeps them
+# for POLICY_TTL seconds, so an administrator's edit applies everywhere within that time.
+POLICY_TTL = 30.0
+_cache: dict[str, tuple[float, Any]] = {}
+
+
+def _cached(key: str, load: Any) -> Any:
+    now = _time.monotonic()
+    hit = _cache.get(key)
+    if hit is not None and now - hit[0] < POLICY_TTL:
+        return hit[1]
+    value = load()
+    _cache[key] = (now, value)
+    return value
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
+def _active_policies() -> list[SlaPolicy]:
+    return list(SlaPolicy.objects.select_related("calendar").filter(active=True))
+
+
 def policy_for(*, ticket_type: str, priority: str, star_level: int = 0) -> SlaPolicy | None:
     candidates = [
-        p for p in SlaPolicy.objects.select_related("calendar").filter(
-            ticket_type=ticket_type, priority=priority, active=True
-        )
-        if p.min_star_level is None or p.min_star_level <= star_level
+        p for p in _cached("policies", _active_policies)
+        if p.ticket_type == ticket_type and p.priority == priority
+        and (p.min_star_level is None or p.min_star_level <= star_level)
     ]
     if not candidates:
         return None
@@ -45,6 +69,11 @@ def _parse_hours(raw: dict[str, Any]) -> dict[int, tuple[tuple[time, time], ...]
 
 
 def calc_for(calendar: BusinessCalendar) -> Calc:
+    """The calendar's arithmetic, kept per process (with its day cache) for POLICY_TTL seconds."""
+    return _cached(f"calc:{calendar.pk}:{calendar.kind}", lambda: _build_calc(calendar))
+
+
+def _build_calc(calendar: BusinessCalendar) -> Calc:
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(calendar.time_zone)
@@ -53,7 +82,7 @@ def calc_for(calendar: BusinessCalendar) -> Calc:
     holidays: frozenset[date] = frozenset()
     workdays: frozenset[date] = frozenset()
     if calendar.observe_holidays:
-        rows = list(Holiday.objects.values_list("date", "is_workday"))
+        rows = _cached("holidays", lambda: list(Holiday.objects.values_list("date", "is_workday")))
         holidays = frozenset(d for d, w in rows if not w)
         workdays = frozenset(d for d, w in rows if w)
     return Calc(tz=tz, hours=_parse_hours(calendar.hours), holidays=holidays, makeup_workdays=workdays)
