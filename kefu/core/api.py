@@ -49,7 +49,8 @@ def _message(err: dict[str, Any]) -> str:
     if kind == "string_too_short":
         return gettext("At least %(n)d characters.") % {"n": ctx.get("min_length", 0)}
     if kind in ("literal_error", "enum"):
-        return gettext("Must be one of: %(values)s.") % {"values": ctx.get("expected", "")}
+        expected = str(ctx.get("expected", "")).replace(" or ", ", ").replace("'", "")
+        return gettext("Must be one of: %(values)s.") % {"values": expected}
     if kind in ("greater_than_equal", "greater_than"):
         return gettext("Must be at least %(n)s.") % {"n": ctx.get("ge", ctx.get("gt", ""))}
     if kind in ("less_than_equal", "less_than"):

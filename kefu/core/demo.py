@@ -182,7 +182,12 @@ def _age(ticket: Ticket, delta: timedelta) -> None:
         "created_at", "updated_at", "first_responded_at", "resolved_at", "closed_at", "confirmed_at",
         "sla_started_at", "first_response_due_at", "resolution_due_at", "feedback_due_at", "sla_paused_at",
     ]
-    updates = {f: F(f) - delta for f in fields if getattr(ticket, f) is not None}
+    updates: dict[str, Any] = {f: F(f) - delta for f in fields if getattr(ticket, f) is not None}
+    # Keep the number's date in step with the (aged) creation date; the per-run sequence stays unique.
+    from django.utils import timezone
+
+    day = timezone.localdate(ticket.created_at - delta)
+    updates["number"] = f"{ticket.number[:-14]}{day:%Y%m%d}{ticket.number[-6:]}"
     Ticket.objects.filter(pk=ticket.pk).update(**updates)
     TicketEvent.objects.filter(ticket=ticket).update(created_at=F("created_at") - delta)
 
