@@ -66,6 +66,7 @@ def prepare(orders: int, reuse: bool) -> None:
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as c:
         exists = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB]).fetchone()
         if exists and reuse:
+        sh(KEFU, "migrate", "-v", "0")
             with psycopg.connect(URL) as d:
                 n = d.execute("SELECT count(*) FROM tickets_ticket").fetchone()[0]
             if n >= orders:
@@ -129,7 +130,7 @@ def load(orders: int) -> None:
             INSERT INTO tickets_ticket (number, type, priority, channel, customer_id, subject, description, contact_phone,
                 owner_id, assignee_id, team_id, status, version, special_mark, escalation_level, reopen_count, resolution,
                 created_at, updated_at, first_responded_at, resolved_at, closed_at, sla_started_at,
-                first_response_due_at, resolution_due_at, first_response_breached, resolution_breached,
+                first_response_due_at, resolution_due_at, sla_breach_at, first_response_breached, resolution_breached,
                 sla_pauses, search_text)
             SELECT 'GD' || to_char(ts AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || lpad((g %% 1000000)::text, 6, '0'),
                 t.ttype, t.prio, 'phone', cmin + (g %% ccount), t.subject, t.description, '',
@@ -137,7 +138,10 @@ def load(orders: int) -> None:
                 ts, ts, CASE WHEN st = 'new' THEN NULL ELSE ts + interval '20 minutes' END,
                 CASE WHEN st IN ('resolved', 'closed') THEN ts + interval '20 hours' END,
                 CASE WHEN st = 'closed' THEN ts + interval '30 hours' END, ts,
-                ts + interval '2 hours', ts + interval '48 hours', false, false, '[]'::jsonb, t.search_text
+                ts + interval '2 hours', ts + interval '48 hours',
+                CASE WHEN st = 'new' THEN ts + interval '2 hours'
+                     WHEN st IN ('in_progress', 'pending_department') THEN ts + interval '48 hours' END,
+                false, false, '[]'::jsonb, t.search_text
             FROM (
                 SELECT g,
                     CASE WHEN g %% 10 < 6 THEN now() - ((%(n)s - g) * interval '30 seconds') - interval '3 days'

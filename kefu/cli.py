@@ -10,6 +10,11 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
     from django.core.management import execute_from_command_line
 
+    from kefu.core.context import RequestMeta, set_meta
+
+    # Audit records written by commands say they came from the command line, and by whom.
+    set_meta(RequestMeta(via="cli", user_agent=f"kefu {' '.join(sys.argv[1:2])}", ip=os.environ.get("SSH_CLIENT", "").split(" ")[0]))
+
     argv = sys.argv[:]
     argv[0] = "kefu"
     execute_from_command_line(argv)

@@ -197,6 +197,9 @@ class Ticket(models.Model):
     first_response_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     feedback_due_at = models.DateTimeField(null=True, blank=True)
+    # The earliest unmet promise while the clock runs (None when paused or finished): "breached now"
+    # is then one range over one partial index.
+    sla_breach_at = models.DateTimeField(null=True, blank=True)
     first_response_breached = models.BooleanField(default=False)
     resolution_breached = models.BooleanField(default=False)
     # Closed pause intervals [[start, end], ...] (ISO) and the start of the open one, if paused.
@@ -216,17 +219,9 @@ class Ticket(models.Model):
             models.Index(fields=["assignee_department", "status", "-id"], name="ticket_department"),
             models.Index(fields=["customer", "-id"], name="ticket_customer"),
             models.Index(fields=["type", "-id"], name="ticket_type"),
+            models.Index(fields=["owner", "status", "-id"], name="ticket_owner_status"),
             models.Index(
-                fields=["resolution_due_at"],
-                name="ticket_open_resolution_due",
-                condition=models.Q(status__in=["new", "in_progress", "pending_department"]),
-            ),
-            models.Index(
-                fields=["first_response_due_at"],
-                name="ticket_open_first_due",
-                condition=models.Q(
-                    status__in=["new", "in_progress", "pending_department"], first_responded_at__isnull=True
-                ),
+                fields=["sla_breach_at"], name="ticket_sla_breach_at", condition=models.Q(sla_breach_at__isnull=False)
             ),
         ]
 

@@ -99,7 +99,8 @@ def _event(
 def _save(ticket: Ticket, *, at: datetime, fields: list[str]) -> None:
     ticket.version += 1
     ticket.updated_at = at
-    ticket.save(update_fields=sorted({*fields, "version", "updated_at"}))
+    sla.refresh(ticket)
+    ticket.save(update_fields=sorted({*fields, "version", "updated_at", "sla_breach_at"}))
 
 
 def _star(ticket: Ticket) -> int:
@@ -213,6 +214,7 @@ def ticket_create(
         search_text=search_text_for(subject, description),
     )
     sla.apply_targets(ticket, star_level=customer.star_level)
+    sla.refresh(ticket)
     ticket.save()
     _event(
         ticket, EventKind.CREATED, actor, at=now,

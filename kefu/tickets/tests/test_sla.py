@@ -92,9 +92,13 @@ def test_reopen_gives_a_fresh_resolution_promise_F3():
     assert t.resolution_due_at == later + timedelta(hours=48)
 
 
-def test_breached_now_condition_excludes_paused_and_answered():
-    now = datetime(2030, 1, 10, tzinfo=SH)
-    q = sla.breached_now_q(now)
-    assert isinstance(q, Q)
-    sql = str(Ticket.objects.filter(q).query)
-    assert "resolution_due_at" in sql and "first_response_due_at" in sql and "pending_customer" not in sql
+def test_breach_moment_is_the_earliest_unmet_promise_while_the_clock_runs():
+    t = _ticket(status="in_progress")
+    sla.apply_targets(t)
+    assert sla.breach_at(t) == t.first_response_due_at  # 2 h before the 48 h resolution
+    t.first_responded_at = t.created_at + timedelta(minutes=10)
+    assert sla.breach_at(t) == t.resolution_due_at
+    for paused_or_done in ("pending_customer", "resolved", "closed"):
+        t.status = paused_or_done
+        assert sla.breach_at(t) is None
+    assert isinstance(sla.breached_now_q(datetime(2030, 1, 10, tzinfo=SH)), Q)
