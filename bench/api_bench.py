@@ -66,7 +66,7 @@ def prepare(orders: int, reuse: bool) -> None:
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as c:
         exists = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB]).fetchone()
         if exists and reuse:
-        sh(KEFU, "migrate", "-v", "0")
+            sh(KEFU, "migrate", "-v", "0")
             with psycopg.connect(URL) as d:
                 n = d.execute("SELECT count(*) FROM tickets_ticket").fetchone()[0]
             if n >= orders:
