@@ -221,5 +221,5 @@ def ticket_timeline(ticket: Ticket) -> list[TicketEvent]:
 
 def breached_now(*, viewer: User | None = None, limit: int | None = None) -> QuerySet[Ticket]:
     qs = Ticket.objects.all() if viewer is None else ticket_qs_for(viewer)
-    qs = qs.filter(sla.breached_now_q(timezone.now())).order_by("resolution_due_at")
+    qs = qs.filter(sla.breached_now_q(timezone.now())).order_by("sla_breach_at")
     return qs[:limit] if limit else qs
