@@ -114,7 +114,9 @@ LANDLINES = st.one_of(
               st.sampled_from(["10", "20", "21", "22", "23", "24", "25", "27", "28", "29"]),
               st.sampled_from("123456789"), st.text(alphabet="0123456789", min_size=7, max_size=7)),
     st.builds(lambda code, first, rest: "0" + code + first + rest,
-              st.integers(300, 999).map(str), st.sampled_from("123456789"),
+              # No area code starts 40/80: "+86 400…" is a 400 service number, not a landline.
+              st.integers(300, 999).map(str).filter(lambda c: not c.startswith(("40", "80"))),
+              st.sampled_from("123456789"),
               st.text(alphabet="0123456789", min_size=6, max_size=7)),
 )
 SEPARATORS = st.sampled_from([" ", "-", ".", "－", "\u3000", "–", "/"])
