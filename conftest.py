@@ -8,6 +8,13 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
+
+# Property tests explore the same examples on every run, so CI cannot go red by chance; run with
+# HYPOTHESIS_PROFILE=explore to search new ones.
+hypothesis_settings.register_profile("kefu", derandomize=True, deadline=None)
+hypothesis_settings.register_profile("explore", deadline=None)
+hypothesis_settings.load_profile(__import__("os").environ.get("HYPOTHESIS_PROFILE", "kefu"))
 
 
 @pytest.fixture(autouse=True)
