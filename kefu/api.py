@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from kefu.analytics.api import router as analytics_router
 from kefu.core.api import bearer_auth, install_handlers
 from kefu.customers.api import router as customers_router
 from kefu.tickets.api import router as tickets_router
@@ -20,3 +21,4 @@ api = NinjaAPI(
 install_handlers(api)
 api.add_router("", customers_router)
 api.add_router("", tickets_router)
+api.add_router("", analytics_router)

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "kefu.accounts",
     "kefu.customers",
     "kefu.tickets",
+    "kefu.analytics",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,39 @@
+"""Analytics HTTP API: ``/api/v1/analytics`` (A1, A3)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from kefu.accounts.models import User
+
+from .indicators import INDICATORS
+from .selectors import Period, indicator_report
+
+router = Router(tags=["analytics"])
+
+
+@router.get("/analytics/indicators", response=dict[str, Any], summary="Work-order indicators for a period, with the previous period and targets")
+def indicators(
+    request: HttpRequest,
+    from_: date = Query(..., alias="from"),
+    to: date = Query(...),
+    team: int | None = None,
+    agent: str | None = Query(None, max_length=16),
+) -> dict[str, Any]:
+    user: User = request.user  # type: ignore[assignment]
+    return indicator_report(viewer=user, period=Period.of_days(from_, to), team_id=team, agent_id=agent)
+
+
+@router.get("/analytics/definitions", response=dict[str, Any], summary="How every indicator is computed")
+def definitions(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "items": [
+            {"code": i.code, "name": str(i.name), "formula": str(i.formula), "unit": i.unit, "better": i.better, "target": i.target}
+            for i in INDICATORS.values()
+        ],
+        "next": None,
+    }
