@@ -159,7 +159,10 @@ class Ticket(models.Model):
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     priority = models.CharField(_("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.PHONE)
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="tickets")
+    # Indexed by the composite indexes in Meta (customer, owner, assignee, department come first there).
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="tickets", db_index=False
+    )
     service = models.ForeignKey(
         "customers.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
     )
@@ -167,21 +170,29 @@ class Ticket(models.Model):
     description = models.TextField(_("description"), blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
     # W4: the first-contact agent; never changes, whoever the work is handed to.
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_tickets")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_tickets", db_index=False
+    )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_tickets"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_tickets",
+        db_index=False,
     )
     assignee_department = models.ForeignKey(
-        "accounts.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+        "accounts.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets", db_index=False
     )
-    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Rarely deleted rows: no index of their own (a delete scans once; every insert would pay for one).
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW)
     version = models.PositiveIntegerField(_("version"), default=1)
     special_mark = models.BooleanField(_("special mark"), default=False)
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     reopen_count = models.PositiveSmallIntegerField(_("reopened"), default=0)
     resolution = models.TextField(_("resolution"), blank=True)
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
 
     created_at = models.DateTimeField(_("created at"), db_index=True)
     updated_at = models.DateTimeField(_("updated at"))
@@ -193,7 +204,9 @@ class Ticket(models.Model):
     # W6: due times and breach flags are columns, so "what is breached now" is one indexed query.
     # When the resolution clock started: creation, or the last reopen.
     sla_started_at = models.DateTimeField(null=True, blank=True)
-    sla_policy = models.ForeignKey(SlaPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    sla_policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     first_response_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     feedback_due_at = models.DateTimeField(null=True, blank=True)
@@ -257,9 +270,11 @@ class EventKind(models.TextChoices):
 class TicketEvent(models.Model):
     """One line of the order's timeline: who, when, what and why (W10). Append-only."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=16, choices=EventKind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField()
     public = models.BooleanField(default=False)
     body = models.TextField(blank=True)
