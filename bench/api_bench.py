@@ -270,7 +270,7 @@ def main() -> None:
     ap.add_argument("--orders", type=int, default=1_000_000)
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")))
+    ap.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "1")))
     ap.add_argument("--samples", type=int, default=300)
     ap.add_argument("--reuse", action="store_true", help="keep an already loaded kefu_bench database")
     args = ap.parse_args()
