@@ -81,6 +81,11 @@ def get_customer(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     return selectors.customer_present(selectors.customer_get(customer_id=customer_id), user)
 
 
+@router.get("/customers/{customer_id}/history", response=dict[str, Any], summary="Customer 360: order counts and latest orders")
+def history(request: HttpRequest, customer_id: int, limit: int = Query(10, ge=1, le=50)) -> dict[str, Any]:
+    return selectors.customer_history(customer_id=customer_id, limit=limit)
+
+
 @router.post("/customers/{customer_id}/reveal", response=dict[str, Any], summary="Reveal a masked field (audited)")
 def reveal(request: HttpRequest, customer_id: int, payload: RevealIn) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]

@@ -84,3 +84,32 @@ def customer_present(customer: Customer, viewer: User, *, detail: bool = True) -
         ]
         data["created_at"] = customer.created_at
     return data
+
+
+def customer_history(*, customer_id: int, limit: int = 10) -> dict[str, Any]:
+    """The customer-360 summary an agent needs on the phone (C1, W4): counts and the latest orders.
+
+    Every order of the customer is summarised (number, type, status, subject, dates) whatever team
+    handled it, so the first-contact agent knows the history; opening one still goes through
+    ``access_ticket`` and its data scope.
+    """
+    from datetime import timedelta
+
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from kefu.tickets.models import OPEN_STATUSES, Ticket
+
+    customer_get(customer_id=customer_id)  # 404 for unknown ids
+    qs = Ticket.objects.filter(customer_id=customer_id)
+    since = timezone.now() - timedelta(days=90)
+    counts = qs.aggregate(
+        total=Count("id"),
+        open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
+        complaints_90d=Count("id", filter=Q(type="complaint", created_at__gte=since)),
+        reopened=Count("id", filter=Q(reopen_count__gt=0)),
+    )
+    latest = list(
+        qs.order_by("-pk").values("id", "number", "type", "status", "priority", "subject", "created_at", "resolved_at")[:limit]
+    )
+    return {"counts": counts, "tickets": latest}

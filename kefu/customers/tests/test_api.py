@@ -120,3 +120,14 @@ def test_audit_records_are_append_only_X3(customer):
     rec.reason = "tampered"
     with pytest.raises(AppendOnlyError):
         rec.save()
+
+
+def test_customer_history_summarises_every_order_C1_W4(api_for, customer):
+    other = api_for("other")
+    t = other.post("/tickets", {"type": "complaint", "customer_id": customer.pk, "subject": "投诉网络差"}).json()
+    # An agent of another team sees the summary of the caller's orders, not the order itself.
+    h = api_for("agent").get(f"/customers/{customer.pk}/history").json()
+    assert h["counts"] == {"total": 1, "open": 1, "complaints_90d": 1, "reopened": 0}
+    assert [x["number"] for x in h["tickets"]] == [t["number"]]
+    assert api_for("agent").get(f"/tickets/{t['id']}").status_code == 404
+    assert api_for("agent").get("/customers/987654/history").status_code == 404
