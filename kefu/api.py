@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from kefu.analytics.api import router as analytics_router
 from kefu.core.api import bearer_auth, install_handlers
 from kefu.customers.api import router as customers_router
+from kefu.knowledge.api import router as knowledge_router
 from kefu.tickets.api import router as tickets_router
 
 api = NinjaAPI(
@@ -22,3 +23,4 @@ install_handlers(api)
 api.add_router("", customers_router)
 api.add_router("", tickets_router)
 api.add_router("", analytics_router)
+api.add_router("", knowledge_router)

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "kefu.customers",
     "kefu.tickets",
     "kefu.analytics",
+    "kefu.knowledge",
 ]
 
 MIDDLEWARE = [

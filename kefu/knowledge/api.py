@@ -1,0 +1,98 @@
+"""Knowledge-base HTTP API: items, import, troubleshooting flows (K1, K3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja import Status as Reply
+from pydantic import ConfigDict, Field
+
+from kefu.accounts.models import User
+from kefu.core.api import parse_body
+from kefu.tickets.selectors import access_ticket
+
+from . import selectors, services
+from .models import Flow
+
+router = Router(tags=["knowledge"])
+
+
+class Strict(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ItemIn(Strict):
+    question: str = Field(min_length=1, max_length=300)
+    answer: str = Field(min_length=1, max_length=20000)
+    similar_questions: list[str] = Field(default_factory=list, max_length=50)
+    kind: str = "faq"
+    category: str = Field(default="", max_length=100)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    audience: str = "public"
+    external_id: str | None = Field(default=None, max_length=64)
+
+
+class ReviewIn(Strict):
+    approve: bool
+    note: str = Field(default="", max_length=500)
+
+
+class FlowStartIn(Strict):
+    flow: str = Field(min_length=1, max_length=64)
+
+
+class AnswerIn(Strict):
+    option: int = Field(ge=0, le=50)
+
+
+@router.post("/kb/items", response={201: dict[str, Any]}, summary="Create an item (its first version is a draft)")
+def create_item(request: HttpRequest, payload: ItemIn) -> Any:
+    user: User = request.user  # type: ignore[assignment]
+    item = services.item_create(actor=user, **payload.model_dump())
+    version = item.versions.get()
+    return Reply(201, {"id": item.pk, "version_id": version.pk, "status": version.status})
+
+
+@router.post("/kb/versions/{version_id}/submit", response=dict[str, Any], summary="Send a draft for review")
+def submit(request: HttpRequest, version_id: int) -> dict[str, Any]:
+    v = services.version_submit(actor=request.user, version_id=version_id)  # type: ignore[arg-type]
+    return {"id": v.pk, "status": v.status}
+
+
+@router.post("/kb/versions/{version_id}/review", response=dict[str, Any], summary="Approve (publish) or send back")
+def review(request: HttpRequest, version_id: int, payload: ReviewIn) -> dict[str, Any]:
+    v = services.version_review(actor=request.user, version_id=version_id, approve=payload.approve, note=payload.note)  # type: ignore[arg-type]
+    return {"id": v.pk, "status": v.status}
+
+
+@router.post("/kb/import", response=dict[str, Any], summary="Import JSON lines (all or nothing)",
+             openapi_extra={"requestBody": {"content": {"text/plain": {"schema": {"type": "string", "description": "one JSON object a line"}}}}})
+def import_items(request: HttpRequest) -> dict[str, Any]:
+    result = services.kb_import(actor=request.user, lines=request.body.splitlines())  # type: ignore[arg-type]
+    return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+
+
+@router.get("/kb/flows", response=dict[str, Any], summary="Troubleshooting flows")
+def flows(request: HttpRequest) -> dict[str, Any]:
+    return {"items": [{"code": f.code, "name": f.name, "description": f.description}
+                      for f in Flow.objects.filter(active=True).order_by("code")], "next": None}
+
+
+@router.post("/tickets/{ticket_id}/flows", response={201: dict[str, Any]}, summary="Walk a troubleshooting flow in an order")
+def start_flow(request: HttpRequest, ticket_id: str) -> Any:
+    user: User = request.user  # type: ignore[assignment]
+    access_ticket(viewer=user, ticket_id=ticket_id)
+    payload = parse_body(request, FlowStartIn)
+    run = services.flow_start(actor=user, ticket_id=ticket_id, flow_code=payload.flow)
+    return Reply(201, selectors.run_present(run))
+
+
+@router.post("/flow-runs/{run_id}/answer", response=dict[str, Any], summary="Answer the current step of a flow")
+def answer_flow(request: HttpRequest, run_id: int) -> dict[str, Any]:
+    user: User = request.user  # type: ignore[assignment]
+    run = selectors.flow_run_get(run_id)
+    access_ticket(viewer=user, ticket_id=run.ticket_id)
+    payload = parse_body(request, AnswerIn)
+    return selectors.run_present(services.flow_answer(actor=user, run_id=run_id, option=payload.option))

@@ -1,0 +1,104 @@
+"""Knowledge base (K1–K3): items with versions and review before publishing, guided troubleshooting
+flows, and what the answering bot needs to learn from (sessions, feedback, unanswered questions)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ItemKind(models.TextChoices):
+    FAQ = "faq", _("FAQ")
+    ARTICLE = "article", _("Article")
+    SCRIPT = "script", _("Script")
+    QUICK_REPLY = "quick_reply", _("Quick reply")
+
+
+class Audience(models.TextChoices):
+    INTERNAL = "internal", _("Internal")
+    PUBLIC = "public", _("Public")
+
+
+class VersionStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    PUBLISHED = "published", _("Published")
+    ARCHIVED = "archived", _("Archived")
+
+
+class KnowledgeItem(models.Model):
+    """A piece of knowledge; its content lives in versions, one of which may be published."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=ItemKind.choices, default=ItemKind.FAQ)
+    external_id = models.CharField(_("external id"), max_length=64, unique=True, null=True, blank=True)
+    category = models.CharField(_("category"), max_length=100, blank=True, db_index=True)
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    products = models.JSONField(_("products"), default=list, blank=True)
+    audience = models.CharField(_("audience"), max_length=8, choices=Audience.choices, default=Audience.PUBLIC)
+    effective_from = models.DateTimeField(_("effective from"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    published = models.ForeignKey("ItemVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    archived = models.BooleanField(_("archived"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("knowledge item")
+        verbose_name_plural = _("knowledge items")
+
+    def __str__(self) -> str:
+        return self.external_id or f"KB{self.pk}"
+
+
+class ItemVersion(models.Model):
+    item = models.ForeignKey(KnowledgeItem, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    question = models.CharField(_("standard question / title"), max_length=300)
+    similar_questions = models.JSONField(_("similar questions"), default=list, blank=True)
+    answer = models.TextField(_("answer / body"))
+    status = models.CharField(_("status"), max_length=16, choices=VersionStatus.choices, default=VersionStatus.DRAFT)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    review_note = models.CharField(_("review note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Dense vector of this version's questions, computed once in the background (never at request time).
+    vector = models.BinaryField(null=True, blank=True)
+    vector_model = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "number"], name="kb_version_number_unique")]
+        ordering = ["item_id", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.item} v{self.number}"
+
+
+class Flow(models.Model):
+    """A guided troubleshooting flow (K3): a tree of steps with branches on the answers."""
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    start = models.CharField(_("first step"), max_length=64)
+    # {"step-code": {"kind": "question"|"check"|"script"|"end", "text": "...", "options": [{"label", "next"}],
+    #                "next": "...", "outcome": "resolved"|"create_order", "order": {"type", "category"}}}
+    steps = models.JSONField(_("steps"), default=dict)
+    active = models.BooleanField(_("active"), default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FlowRun(models.Model):
+    """An agent walking a flow inside a work order; the path taken is kept and put on the timeline."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.PROTECT, related_name="runs")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="flow_runs")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    current = models.CharField(max_length=64)
+    path = models.JSONField(default=list)
+    outcome = models.CharField(max_length=16, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,379 @@
+"""Writes to the knowledge base: items and their versions through review (K1), bulk import, and
+walking a troubleshooting flow inside a work order (K3). Every write is audited."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kefu.accounts.models import Role, User
+from kefu.audit.services import audit_record
+from kefu.core import outbox
+from kefu.core.errors import KefuError, NotFound, PermissionDenied, TransitionNotAllowed, ValidationFailed
+
+from .models import Audience, Flow, FlowRun, ItemKind, ItemVersion, KnowledgeItem, VersionStatus
+
+EDITOR_ROLES = frozenset({Role.TEAM_LEAD, Role.SUPERVISOR, Role.ADMIN})
+REVIEWER_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+MAX_QUESTION = 300
+MAX_ANSWER = 20000
+MAX_SIMILAR = 50
+
+
+def _require(actor: User, roles: frozenset[str], message: Any) -> None:
+    if not (actor.is_active and (actor.role in roles or actor.is_superuser)):
+        raise PermissionDenied(message, code="role_not_allowed")
+
+
+def _clean_content(question: Any, answer: Any, similar: Any, *, prefix: str = "") -> tuple[str, str, list[str]]:
+    errors: dict[str, Any] = {}
+    q = question.strip() if isinstance(question, str) else ""
+    a = answer.strip() if isinstance(answer, str) else ""
+    if not q:
+        errors[f"{prefix}question"] = _("This field is required.")
+    elif len(q) > MAX_QUESTION:
+        errors[f"{prefix}question"] = _("At most %(n)d characters.") % {"n": MAX_QUESTION}
+    if not a:
+        errors[f"{prefix}answer"] = _("This field is required.")
+    elif len(a) > MAX_ANSWER:
+        errors[f"{prefix}answer"] = _("At most %(n)d characters.") % {"n": MAX_ANSWER}
+    sims: list[str] = []
+    if similar is not None:
+        if not isinstance(similar, list) or not all(isinstance(x, str) for x in similar):
+            errors[f"{prefix}similar_questions"] = _("Must be a list of texts.")
+        else:
+            sims = list(dict.fromkeys(x.strip() for x in similar if x.strip()))
+            if len(sims) > MAX_SIMILAR or any(len(x) > MAX_QUESTION for x in sims):
+                errors[f"{prefix}similar_questions"] = _("At most %(n)d similar questions of %(m)d characters.") % {
+                    "n": MAX_SIMILAR, "m": MAX_QUESTION}
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return q, a, sims
+
+
+def _next_number(item: KnowledgeItem) -> int:
+    return (item.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+
+
+@transaction.atomic
+def item_create(
+    *,
+    actor: User,
+    question: str,
+    answer: str,
+    similar_questions: list[str] | None = None,
+    kind: str = ItemKind.FAQ,
+    category: str = "",
+    tags: list[str] | None = None,
+    audience: str = Audience.PUBLIC,
+    external_id: str | None = None,
+) -> KnowledgeItem:
+    """A new item with its first version as a draft: nothing is visible until a reviewer publishes it."""
+    _require(actor, EDITOR_ROLES, _("Your role cannot edit the knowledge base."))
+    q, a, sims = _clean_content(question, answer, similar_questions)
+    if kind not in ItemKind.values:
+        raise ValidationFailed(fields={"kind": _("Unknown kind.")})
+    if audience not in Audience.values:
+        raise ValidationFailed(fields={"audience": _("Unknown audience.")})
+    if external_id and KnowledgeItem.objects.filter(external_id=external_id).exists():
+        raise ValidationFailed(fields={"external_id": _("An item with this id exists already.")})
+    item = KnowledgeItem.objects.create(
+        kind=kind, category=category.strip()[:100], tags=tags or [], audience=audience, external_id=external_id or None
+    )
+    ItemVersion.objects.create(item=item, number=1, question=q, answer=a, similar_questions=sims, author=actor)
+    audit_record(actor=actor, action="kb.create", obj=item, changes={"question": q})
+    return item
+
+
+@transaction.atomic
+def item_revise(
+    *, actor: User, item_id: int, question: str, answer: str, similar_questions: list[str] | None = None
+) -> ItemVersion:
+    """A new draft version; the published one stays visible until the draft is approved."""
+    _require(actor, EDITOR_ROLES, _("Your role cannot edit the knowledge base."))
+    item = KnowledgeItem.objects.select_for_update().filter(pk=item_id).first()
+    if item is None:
+        raise NotFound(code="kb_item_not_found")
+    q, a, sims = _clean_content(question, answer, similar_questions)
+    version = ItemVersion.objects.create(
+        item=item, number=_next_number(item), question=q, answer=a, similar_questions=sims, author=actor
+    )
+    audit_record(actor=actor, action="kb.revise", obj=item, changes={"version": version.number})
+    return version
+
+
+def _lock_version(version_id: int) -> ItemVersion:
+    version = ItemVersion.objects.select_for_update().select_related("item").filter(pk=version_id).first()
+    if version is None:
+        raise NotFound(code="kb_version_not_found")
+    return version
+
+
+@transaction.atomic
+def version_submit(*, actor: User, version_id: int) -> ItemVersion:
+    _require(actor, EDITOR_ROLES, _("Your role cannot edit the knowledge base."))
+    version = _lock_version(version_id)
+    if version.status != VersionStatus.DRAFT:
+        raise TransitionNotAllowed(_("Only a draft can be sent for review."), code="kb_not_draft")
+    version.status = VersionStatus.IN_REVIEW
+    version.save(update_fields=["status"])
+    audit_record(actor=actor, action="kb.submit", obj=version.item, changes={"version": version.number})
+    return version
+
+
+def _publish(version: ItemVersion, *, reviewer: User, note: str) -> None:
+    item = version.item
+    ItemVersion.objects.filter(item=item, status=VersionStatus.PUBLISHED).update(status=VersionStatus.ARCHIVED)
+    version.status = VersionStatus.PUBLISHED
+    version.reviewer = reviewer
+    version.reviewed_at = timezone.now()
+    version.review_note = note[:500]
+    version.save(update_fields=["status", "reviewer", "reviewed_at", "review_note"])
+    item.published = version
+    item.archived = False
+    item.save(update_fields=["published", "archived", "updated_at"])
+    # The search index and the vector job pick this up after commit (never lost: it is in the outbox).
+    outbox.put("kb.published", item_id=item.pk, version_id=version.pk)
+
+
+@transaction.atomic
+def version_review(*, actor: User, version_id: int, approve: bool, note: str = "") -> ItemVersion:
+    """Approve (publish, archiving the previous published version) or send back to draft. The author
+    may not approve their own version (four eyes)."""
+    _require(actor, REVIEWER_ROLES, _("Your role cannot review knowledge."))
+    version = _lock_version(version_id)
+    if version.status != VersionStatus.IN_REVIEW:
+        raise TransitionNotAllowed(_("Only a version in review can be approved or sent back."), code="kb_not_in_review")
+    if approve and version.author_id == actor.pk:
+        raise PermissionDenied(_("You cannot approve your own change."), code="kb_self_review")
+    if approve:
+        _publish(version, reviewer=actor, note=note)
+    else:
+        if not note.strip():
+            raise ValidationFailed(fields={"note": _("Say what must change.")})
+        version.status = VersionStatus.DRAFT
+        version.reviewer = actor
+        version.review_note = note.strip()[:500]
+        version.save(update_fields=["status", "reviewer", "review_note"])
+    audit_record(actor=actor, action="kb.approve" if approve else "kb.reject", obj=version.item,
+                 changes={"version": version.number}, reason=note)
+    return version
+
+
+@transaction.atomic
+def item_archive(*, actor: User, item_id: int, reason: str) -> KnowledgeItem:
+    _require(actor, REVIEWER_ROLES, _("Your role cannot review knowledge."))
+    item = KnowledgeItem.objects.select_for_update().filter(pk=item_id).first()
+    if item is None:
+        raise NotFound(code="kb_item_not_found")
+    item.archived = True
+    item.save(update_fields=["archived", "updated_at"])
+    ItemVersion.objects.filter(item=item, status=VersionStatus.PUBLISHED).update(status=VersionStatus.ARCHIVED)
+    outbox.put("kb.archived", item_id=item.pk)
+    audit_record(actor=actor, action="kb.archive", obj=item, reason=reason)
+    return item
+
+
+# --- import -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class ImportFailed(KefuError):
+    """Some lines are bad: nothing was imported. ``lines`` holds (line number, reason) pairs."""
+
+    def __init__(self, lines: list[tuple[int, str]]) -> None:
+        self.lines = lines
+        super().__init__(
+            _("The import was refused: %(n)d bad lines; nothing was changed.") % {"n": len(lines)},
+            code="import_failed", status=422, fields={f"line {n}": reason for n, reason in lines[:100]},
+        )
+
+
+ALLOWED_KEYS = {"id", "question", "answer", "category", "similar_questions", "tags", "audience", "kind"}
+
+
+def _parse_lines(lines: Iterable[str | bytes]) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str]]]:
+    good: list[tuple[int, dict[str, Any]]] = []
+    bad: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    for n, raw in enumerate(lines, start=1):
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                bad.append((n, str(_("not UTF-8 text"))))
+                continue
+        text = raw.strip().lstrip("\ufeff")
+        if not text:
+            continue
+        try:
+            obj = json.loads(text)
+        except ValueError as e:
+            bad.append((n, str(_("not valid JSON: %(error)s") % {"error": e.msg})))
+            continue
+        if not isinstance(obj, dict):
+            bad.append((n, str(_("a line must be a JSON object"))))
+            continue
+        unknown = sorted(set(obj) - ALLOWED_KEYS)
+        if unknown:
+            bad.append((n, str(_("unknown fields: %(fields)s") % {"fields": ", ".join(unknown)})))
+            continue
+        ext = obj.get("id")
+        if not isinstance(ext, (str, int)) or not str(ext).strip() or len(str(ext)) > 64:
+            bad.append((n, str(_("“id” is required (text of at most 64 characters)"))))
+            continue
+        ext = str(ext).strip()
+        if ext in seen:
+            bad.append((n, str(_("id %(id)s repeats line %(line)d") % {"id": ext, "line": seen[ext]})))
+            continue
+        seen[ext] = n
+        try:
+            q, a, sims = _clean_content(obj.get("question"), obj.get("answer"), obj.get("similar_questions"))
+        except ValidationFailed as e:
+            bad.append((n, "; ".join(f"{k}: {v}" for k, v in e.fields.items())))
+            continue
+        category = obj.get("category") or ""
+        if not isinstance(category, str) or len(category) > 100:
+            bad.append((n, str(_("“category” must be text of at most 100 characters"))))
+            continue
+        audience = obj.get("audience") or Audience.PUBLIC
+        kind = obj.get("kind") or ItemKind.FAQ
+        if audience not in Audience.values or kind not in ItemKind.values:
+            bad.append((n, str(_("unknown audience or kind"))))
+            continue
+        good.append((n, {"id": ext, "question": q, "answer": a, "similar_questions": sims, "category": category,
+                         "tags": obj.get("tags") if isinstance(obj.get("tags"), list) else [],
+                         "audience": audience, "kind": kind}))
+    return good, bad
+
+
+def kb_import(*, actor: User, lines: Iterable[str | bytes]) -> ImportResult:
+    """Import FAQ items, one JSON object per line (``id`` kept as external id). All or nothing: any bad
+    line refuses the whole file, reporting every bad line with its number and reason. Imported
+    content is published at once (an administrator's bulk load, recorded as reviewed by the importer);
+    an existing id gets a new version only when its content changed."""
+    _require(actor, REVIEWER_ROLES, _("Your role cannot import knowledge."))
+    good, bad = _parse_lines(lines)
+    if bad:
+        raise ImportFailed(lines=bad)
+    result = ImportResult()
+    with transaction.atomic():
+        existing = {i.external_id: i for i in KnowledgeItem.objects.filter(external_id__in=[r["id"] for _, r in good])
+                    .select_related("published")}
+        for _n, row in good:
+            item = existing.get(row["id"])
+            if item is None:
+                item = KnowledgeItem.objects.create(
+                    kind=row["kind"], external_id=row["id"], category=row["category"][:100], tags=row["tags"],
+                    audience=row["audience"],
+                )
+                number = 1
+                result.created += 1
+            else:
+                pub = item.published
+                if pub is not None and (pub.question, pub.answer, pub.similar_questions) == (
+                    row["question"], row["answer"], row["similar_questions"]
+                ) and item.category == row["category"]:
+                    result.unchanged += 1
+                    continue
+                item.category = row["category"][:100]
+                item.save(update_fields=["category", "updated_at"])
+                number = _next_number(item)
+                result.updated += 1
+            version = ItemVersion.objects.create(
+                item=item, number=number, question=row["question"], answer=row["answer"],
+                similar_questions=row["similar_questions"], author=actor, status=VersionStatus.IN_REVIEW,
+            )
+            _publish(version, reviewer=actor, note="import")
+        audit_record(actor=actor, action="kb.import", object_type="knowledge.knowledgeitem",
+                     changes={"created": result.created, "updated": result.updated, "unchanged": result.unchanged})
+    return result
+
+
+# --- troubleshooting flows inside a work order (K3) ---------------------------------------------------
+
+
+def _step(flow: Flow, code: str) -> dict[str, Any]:
+    return flow.steps[code]
+
+
+@transaction.atomic
+def flow_start(*, actor: User, ticket_id: int | str, flow_code: str) -> FlowRun:
+    from kefu.tickets.selectors import access_ticket
+
+    ticket = access_ticket(viewer=actor, ticket_id=ticket_id)
+    flow = Flow.objects.filter(code=flow_code, active=True).first()
+    if flow is None:
+        raise ValidationFailed(fields={"flow": _("Unknown troubleshooting flow.")})
+    run = FlowRun.objects.create(flow=flow, ticket=ticket, actor=actor, current=flow.start, path=[])
+    audit_record(actor=actor, action="kb.flow_start", obj=ticket, changes={"flow": flow.code})
+    return _advance_scripts(run)
+
+
+def _advance_scripts(run: FlowRun) -> FlowRun:
+    """Script steps are said and passed; the run stops at the next question, check or end."""
+    step = _step(run.flow, run.current)
+    while step["kind"] == "script":
+        run.path.append({"step": run.current, "text": step["text"], "answer": None})
+        run.current = step["next"]
+        step = _step(run.flow, run.current)
+    if step["kind"] == "end" and run.finished_at is None:
+        _finish(run, step)
+    run.save()
+    return run
+
+
+def _finish(run: FlowRun, step: dict[str, Any]) -> None:
+    from kefu.tickets import services as ts
+    from kefu.tickets.models import LinkKind
+
+    run.path.append({"step": run.current, "text": step["text"], "answer": None})
+    run.outcome = step["outcome"]
+    run.finished_at = timezone.now()
+    lines = [f"【{run.flow.name}】"] + [
+        f"{i + 1}. {p['text']}" + (f" → {p['answer']}" if p["answer"] else "") for i, p in enumerate(run.path)
+    ]
+    ts.ticket_note(actor=run.actor, ticket_id=run.ticket_id, body="\n".join(lines)[:10000])
+    if step["outcome"] == "create_order":
+        spec = step["order"]
+        ticket = run.ticket
+        new = ts.ticket_create(
+            actor=run.actor, type=spec["type"], priority=spec.get("priority", "normal"), customer_id=ticket.customer_id,
+            service_id=ticket.service_id, category=spec.get("category"), subject=spec["subject"],
+            description="\n".join(lines), channel=ticket.channel, contact_phone=ticket.contact_phone,
+        )
+        ts.ticket_link(actor=run.actor, ticket_id=ticket.pk, to=new.pk, kind=LinkKind.RELATED)
+        run.path.append({"step": "created", "text": new.number, "answer": None})
+
+
+@transaction.atomic
+def flow_answer(*, actor: User, run_id: int, option: int) -> FlowRun:
+    """Take branch ``option`` (0-based) of the current step."""
+    from kefu.tickets.selectors import access_ticket
+
+    run = FlowRun.objects.select_for_update().select_related("flow").filter(pk=run_id).first()
+    if run is None:
+        raise NotFound(code="flow_run_not_found")
+    access_ticket(viewer=actor, ticket_id=run.ticket_id)
+    if run.finished_at is not None:
+        raise TransitionNotAllowed(_("This troubleshooting run is finished."), code="flow_finished")
+    step = _step(run.flow, run.current)
+    options = step.get("options", [])
+    if not isinstance(option, int) or not 0 <= option < len(options):
+        raise ValidationFailed(fields={"option": _("Choose one of the %(n)d answers.") % {"n": len(options)}})
+    chosen = options[option]
+    run.path.append({"step": run.current, "text": step["text"], "answer": chosen["label"]})
+    run.current = chosen["next"]
+    return _advance_scripts(run)

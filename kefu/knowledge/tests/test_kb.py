@@ -1,0 +1,149 @@
+"""Knowledge base: versions through review (K1), import all-or-nothing (K1), troubleshooting flows
+inside a work order (K3)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kefu.audit.models import AuditRecord
+from kefu.knowledge.flows import FLOWS, validate_flow
+from kefu.knowledge.models import FlowRun, ItemVersion, KnowledgeItem
+from kefu.knowledge.selectors import published_items
+
+pytestmark = pytest.mark.django_db
+
+
+def test_shipped_flows_are_complete_K3():
+    for flow in FLOWS:
+        assert validate_flow(flow) == [], flow["code"]
+    sms = FLOWS[0]["steps"]
+    # Every branch of seed 003 §5.3 is a first answer.
+    assert len(sms["which"]["options"]) == 7
+
+
+def test_review_before_publishing_with_four_eyes_K1(api_for, centre):
+    lead, sup = api_for("lead"), api_for("supervisor")
+    r = lead.post("/kb/items", {"question": "宽带如何移机？", "answer": "可通过营业厅或10000号申请移机。",
+                                "similar_questions": ["搬家了宽带怎么办"], "category": "宽带/业务"})
+    assert r.status_code == 201, r.content
+    vid = r.json()["version_id"]
+    assert published_items().count() == 0
+    assert api_for("agent").post("/kb/items", {"question": "q", "answer": "a"}).status_code == 403
+    assert sup.post(f"/kb/versions/{vid}/review", {"approve": True}).status_code == 409  # still a draft
+    assert lead.post(f"/kb/versions/{vid}/submit").json()["status"] == "in_review"
+    assert lead.post(f"/kb/versions/{vid}/review", {"approve": True}).status_code == 403  # not a reviewer
+    back = sup.post(f"/kb/versions/{vid}/review", {"approve": False})
+    assert back.status_code == 422 and "note" in back.json()["error"]["fields"]
+    assert sup.post(f"/kb/versions/{vid}/review", {"approve": False, "note": "补充资费说明"}).json()["status"] == "draft"
+    lead.post(f"/kb/versions/{vid}/submit")
+    assert sup.post(f"/kb/versions/{vid}/review", {"approve": True, "note": "ok"}).json()["status"] == "published"
+    item = published_items().get()
+    assert item.published.question == "宽带如何移机？"
+    actions = list(AuditRecord.objects.filter(action__startswith="kb.").order_by("id").values_list("action", flat=True))
+    assert actions == ["kb.create", "kb.submit", "kb.reject", "kb.submit", "kb.approve"]
+
+
+def test_author_cannot_approve_own_change(centre):
+    from kefu.core.errors import PermissionDenied
+    from kefu.knowledge import services
+
+    sup = centre["users"]["supervisor"]
+    item = services.item_create(actor=sup, question="如何查话费", answer="发送CXHF到10001。")
+    v = item.versions.get()
+    services.version_submit(actor=sup, version_id=v.pk)
+    with pytest.raises(PermissionDenied):
+        services.version_review(actor=sup, version_id=v.pk, approve=True)
+
+
+LINES = [
+    {"id": "kb-1", "question": "怎么查询话费余额？", "answer": "编辑短信CXHF发送到10001即可查询。", "category": "话费",
+     "similar_questions": ["话费还剩多少", "余额怎么查"]},
+    {"id": "kb-2", "question": "国际漫游怎么开通？", "answer": "可在APP或营业厅开通国际漫游。"},
+]
+
+
+def jsonl(rows):  # type: ignore[no-untyped-def]
+    return "\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows).encode()
+
+
+def test_import_creates_updates_and_is_idempotent_K1(api_for):
+    api = api_for("supervisor")
+    r = api.post("/kb/import", raw=jsonl(LINES))
+    assert r.status_code == 200 and r.json() == {"created": 2, "updated": 0, "unchanged": 0}
+    assert api.post("/kb/import", raw=jsonl(LINES)).json() == {"created": 0, "updated": 0, "unchanged": 2}
+    changed = [dict(LINES[0], answer="编辑短信CXHF发送到10001，或拨打10000查询。"), LINES[1]]
+    assert api.post("/kb/import", raw=jsonl(changed)).json() == {"created": 0, "updated": 1, "unchanged": 1}
+    item = KnowledgeItem.objects.get(external_id="kb-1")
+    assert item.published.number == 2 and item.versions.filter(status="archived").count() == 1
+
+
+def test_bad_import_lines_are_reported_and_nothing_is_written_K1(api_for):
+    api = api_for("supervisor")
+    bad = [LINES[0], "{not json", {"id": "kb-3", "question": "", "answer": "x"}, ["list"], LINES[0],
+           {"id": "kb-4", "question": "q", "answer": "a", "colour": "red"}, {"question": "no id", "answer": "a"}]
+    r = api.post("/kb/import", raw=jsonl(bad))
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["code"] == "import_failed"
+    assert sorted(err["fields"]) == ["line 2", "line 3", "line 4", "line 5", "line 6", "line 7"]
+    assert "repeats line 1" in err["fields"]["line 5"] or "重复" in err["fields"]["line 5"]
+    assert KnowledgeItem.objects.count() == 0 and ItemVersion.objects.count() == 0
+
+
+def test_kb_import_command_reports_line_numbers(tmp_path, centre):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    good = tmp_path / "kb.jsonl"
+    good.write_bytes(jsonl(LINES))
+    out = StringIO()
+    call_command("kb", "import", str(good), stdout=out)
+    assert "2 new" in out.getvalue()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(jsonl([LINES[0], "oops"]) + b"\n\xff\xfe")
+    err = StringIO()
+    with pytest.raises(CommandError, match="2 bad lines"):
+        call_command("kb", "import", str(bad), stderr=err)
+    assert f"{bad}:2:" in err.getvalue() and f"{bad}:3:" in err.getvalue()
+
+
+def test_walk_sms_flow_inside_an_order_records_the_path_K3(api_for, customer):
+    api = api_for("agent")
+    t = api.post("/tickets", {"type": "consultation", "customer_id": customer.pk, "subject": "收不到短信提醒"}).json()
+    r = api.post(f"/tickets/{t['id']}/flows", {"flow": "sms-alerts-not-received"})
+    assert r.status_code == 201, r.content
+    run = r.json()
+    assert run["current"]["options"][2] == "能收到测试短信，但漏收动账信息"
+    r = api.post(f"/flow-runs/{run['id']}/answer", {"option": 2})
+    done = r.json()
+    assert done["finished"] and done["outcome"] == "create_order"
+    created = done["path"][-1]["text"]
+    assert created.startswith("GD")
+    detail = api.get(f"/tickets/{t['id']}").json()
+    note = [e for e in detail["timeline"] if e["kind"] == "note"][-1]["body"]
+    assert "短信提醒收不到" in note and "漏收动账信息" in note
+    assert detail["links"] == [{"kind": "related", "direction": "out", "number": created}]
+    new = api.get(f"/tickets/{created}").json()
+    assert new["type"] == "fault" and new["category"]["code"] == "fault-sms"
+    # A finished run takes no more answers; bad options are named.
+    assert api.post(f"/flow-runs/{run['id']}/answer", {"option": 0}).status_code == 409
+    run2 = api.post(f"/tickets/{t['id']}/flows", {"flow": "broadband-cannot-get-online"}).json()
+    bad = api.post(f"/flow-runs/{run2['id']}/answer", {"option": 9})
+    assert bad.status_code == 422 and "option" in bad.json()["error"]["fields"]
+    assert api.post(f"/tickets/{t['id']}/flows", {"flow": "nope"}).status_code == 422
+    # Another team's agent cannot walk flows on this order.
+    assert api_for("other").post(f"/flow-runs/{run2['id']}/answer", {"option": 0}).status_code == 404
+    assert FlowRun.objects.count() == 2
+
+
+def test_broadband_flow_resolved_path_K3(api_for, customer):
+    api = api_for("agent")
+    t = api.post("/tickets", {"type": "fault", "customer_id": customer.pk, "subject": "宽带上不了网"}).json()
+    run = api.post(f"/tickets/{t['id']}/flows", {"flow": "broadband-cannot-get-online"}).json()
+    for option in (1, 1, 0):  # LOS off & PON on → restart fails → account in arrears
+        run = api.post(f"/flow-runs/{run['id']}/answer", {"option": option}).json()
+    assert run["finished"] and run["outcome"] == "resolved"
+    assert [p["answer"] for p in run["path"][:3]] == ["LOS 不亮，PON 灯常亮", "仍不能", "欠费或到期"]
