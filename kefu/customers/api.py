@@ -46,6 +46,20 @@ class CustomerIn(Strict):
     services: list[ServiceIn] = Field(default_factory=list, max_length=50)
 
 
+class CustomerPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    phones: list[str] | None = Field(default=None, min_length=1, max_length=10)
+    id_number: str | None = Field(default=None, max_length=32)
+    province: str | None = Field(default=None, max_length=16)
+    city: str | None = Field(default=None, max_length=32)
+    address: str | None = Field(default=None, max_length=200)
+    star_level: int | None = Field(default=None, ge=0, le=7)
+    tags: list[str] | None = Field(default=None, max_length=20)
+    special_mark: bool | None = None
+    special_note: str | None = Field(default=None, max_length=200)
+    do_not_disturb: bool | None = None
+
+
 class RevealIn(Strict):
     field: Literal["phones", "id_number", "address", "name"]
     reason: str = Field(min_length=2, max_length=500)
@@ -78,6 +92,13 @@ def list_customers(
 @router.get("/customers/{customer_id}", response=dict[str, Any], summary="A customer with services")
 def get_customer(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
+    return selectors.customer_present(selectors.customer_get(customer_id=customer_id), user)
+
+
+@router.patch("/customers/{customer_id}", response=dict[str, Any], summary="Change some fields of a customer")
+def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> dict[str, Any]:
+    user: User = request.user  # type: ignore[assignment]
+    services.customer_update(actor=user, customer_id=customer_id, changes=payload.model_dump(exclude_unset=True))
     return selectors.customer_present(selectors.customer_get(customer_id=customer_id), user)
 
 

@@ -132,6 +132,74 @@ def customer_create(
     return customer
 
 
+UPDATABLE = {"name", "phones", "province", "city", "address", "star_level", "tags", "special_mark", "special_note",
+             "do_not_disturb", "id_number"}
+
+
+@transaction.atomic
+def customer_update(*, actor: User, customer_id: int, changes: dict[str, Any]) -> Customer:
+    """Change some fields of a customer (C3, W7, C6). All or nothing; the audit record names the
+    fields changed, never the personal values themselves."""
+    if not may_write(actor):
+        raise PermissionDenied(_("Your role cannot change customer records."), code="role_read_only")
+    unknown = sorted(set(changes) - UPDATABLE)
+    if unknown:
+        raise ValidationFailed(fields={k: _("Unknown field.") for k in unknown})
+    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(_("Customer %(id)s was not found.") % {"id": customer_id}, code="customer_not_found")
+    errors: dict[str, Any] = {}
+    phones: list[str] | None = None
+    if "phones" in changes:
+        raw = changes["phones"] or []
+        if not raw:
+            errors["phones"] = _("At least one phone number is required.")
+        phones = []
+        for i, value in enumerate(raw):
+            try:
+                number = clean_phone(value, field=f"phones[{i}]")
+            except ValidationFailed as e:
+                errors.update(e.fields)
+                continue
+            if number not in phones:
+                phones.append(number)
+    if "name" in changes and not str(changes["name"] or "").strip():
+        errors["name"] = _("This field is required.")
+    if "star_level" in changes and not 0 <= int(changes["star_level"]) <= 7:
+        errors["star_level"] = _("The star level is from 0 to 7.")
+    if "id_number" in changes:
+        try:
+            changes["id_number"] = _clean_id_number(changes["id_number"] or "")
+        except ValidationFailed as e:
+            errors.update(e.fields)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    changed: list[str] = []
+    for key in ("name", "province", "city", "address", "star_level", "special_mark", "special_note",
+                "do_not_disturb", "id_number"):
+        if key in changes:
+            value = changes[key].strip() if isinstance(changes[key], str) else changes[key]
+            if getattr(customer, key) != value:
+                setattr(customer, key, value)
+                changed.append(key)
+    customer.save()
+    if phones is not None and phones != list(customer.phones.order_by("-is_primary", "id").values_list("number", flat=True)):
+        customer.phones.all().delete()
+        CustomerPhone.objects.bulk_create(
+            [CustomerPhone(customer=customer, number=n, kind=phone_kind(n), is_primary=(i == 0)) for i, n in enumerate(phones)]
+        )
+        changed.append("phones")
+    if "tags" in changes:
+        wanted = sorted({t.strip()[:32] for t in changes["tags"] or [] if t.strip()})
+        if wanted != sorted(customer.tags.values_list("name", flat=True)):
+            customer.tags.set([Tag.objects.get_or_create(name=t)[0] for t in wanted])
+            changed.append("tags")
+    if changed:
+        audit_record(actor=actor, action="customer.update", obj=customer, changes={"fields": changed})
+        outbox.put("customer.updated", customer_id=customer.pk, fields=changed)
+    return customer
+
+
 REVEALABLE = {"phones", "id_number", "address", "name"}
 
 

@@ -131,3 +131,27 @@ def test_customer_history_summarises_every_order_C1_W4(api_for, customer):
     assert [x["number"] for x in h["tickets"]] == [t["number"]]
     assert api_for("agent").get(f"/tickets/{t['id']}").status_code == 404
     assert api_for("agent").get("/customers/987654/history").status_code == 404
+
+
+def test_update_customer_fields_is_audited_without_values_C3_C6_W7(api_for, customer):
+    api = api_for("agent")
+    client = api.client
+    r = client.patch(f"/api/v1/customers/{customer.pk}", '{"do_not_disturb": true, "special_mark": true, "special_note": "重复投诉", "phones": ["139 0000 1111", "13800138000"]}',
+                     content_type="application/json", **api.headers)
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["do_not_disturb"] is True and body["special_note"] == "重复投诉"
+    assert body["phones"] == ["139****1111", "138****8000"]
+    rec = AuditRecord.objects.get(action="customer.update")
+    assert rec.changes == {"fields": ["special_mark", "special_note", "do_not_disturb", "phones"]}
+    assert "13900001111" not in str(rec.changes)
+    before = AuditRecord.objects.count()
+    for bad, field in [('{"phones": ["12"]}', "phones[0]"), ('{"star_level": 8}', "star_level"), ('{"nick": "x"}', "nick"),
+                       ('{"name": ""}', "name")]:
+        r = client.patch(f"/api/v1/customers/{customer.pk}", bad, content_type="application/json", **api.headers)
+        assert r.status_code == 422 and field in r.json()["error"]["fields"], (bad, r.content)
+    assert AuditRecord.objects.count() == before
+    assert CustomerPhone.objects.filter(customer=customer).count() == 2
+    r = api_for("inspector").client.patch(f"/api/v1/customers/{customer.pk}", '{"city": "深圳"}', content_type="application/json",
+                                          **api_for("inspector").headers)
+    assert r.status_code == 403
