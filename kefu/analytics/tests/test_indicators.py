@@ -92,3 +92,21 @@ def test_api_compares_with_previous_period_and_refuses_bad_ranges_A3(orders, api
     assert long.status_code == 422 and "366" in long.json()["error"]["fields"]["to"]
     assert api.get("/analytics/indicators", **{"from": "yesterday", "to": "2030-03-01"}).status_code == 422
     assert len(api.get("/analytics/definitions").json()["items"]) == 7
+
+
+def test_indicator_report_exports_open_in_a_spreadsheet_A2(orders, api_for):
+    import io
+
+    from openpyxl import load_workbook
+
+    api = api_for("supervisor")
+    r = api.get("/analytics/indicators/export", **{"from": "2030-03-01", "to": "2030-03-31", "format": "xlsx"})
+    assert r.status_code == 200 and r["Content-Disposition"].endswith('.xlsx"')
+    ws = load_workbook(io.BytesIO(r.content)).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:2] == ("指标", "数值")
+    assert ("升级率", 25, 0, 25, None) == tuple(x if x != "" else None for x in [r for r in rows if r[0] == "升级率"][0][:5])
+    csv = api.get("/analytics/indicators/export", **{"from": "2030-03-01", "to": "2030-03-31", "format": "csv"})
+    text = csv.content.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("指标,数值") and "升级率,25.0,0.0,25.0" in text
+    assert api.get("/analytics/indicators/export", **{"from": "2030-03-01", "to": "2030-03-31", "format": "pdf"}).status_code == 422
