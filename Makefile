@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test setup messages clean-var bench
+.PHONY: run test setup messages clean-var bench browser
 
 $(BIN)/kefu $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,17 @@ $(BIN)/kefu $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
 	@touch $(VENV)/.installed
 
-setup: $(VENV)/.installed messages
+setup: $(VENV)/.installed messages node_modules/.installed
+
+# Front-end libraries (htmx, Alpine.js) from the npm registry, exactly as package-lock.json pins them.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch node_modules/.installed
+
+# Debian's chromium and a CJK font for the browser tests (Playwright drives the system browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto sans cjk" || \
+	  (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk)
 
 messages: $(VENV)/.installed
 	@cd kefu && ../$(BIN)/kefu compilemessages -v 0 -l zh_Hans
@@ -23,7 +33,7 @@ run: setup
 	$(BIN)/kefu demo --if-empty
 	PORT=$(PORT) $(BIN)/kefu serve
 
-test: setup
+test: setup browser
 	bash scripts/test.sh
 
 bench: setup

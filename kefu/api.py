@@ -7,6 +7,10 @@ from ninja import NinjaAPI
 from kefu.analytics.api import router as analytics_router
 from kefu.core.api import bearer_auth, install_handlers
 from kefu.customers.api import router as customers_router
+from kefu.followup.api import router as followup_router
+from kefu.notifications.api import router as notifications_router
+from kefu.interactions.api import router as interactions_router
+from kefu.quality.api import router as quality_router
 from kefu.knowledge.api import router as knowledge_router
 from kefu.tickets.api import router as tickets_router
 
@@ -24,3 +28,7 @@ api.add_router("", customers_router)
 api.add_router("", tickets_router)
 api.add_router("", analytics_router)
 api.add_router("", knowledge_router)
+api.add_router("", interactions_router)
+api.add_router("", quality_router)
+api.add_router("", followup_router)
+api.add_router("", notifications_router)

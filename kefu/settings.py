@@ -72,7 +72,13 @@ INSTALLED_APPS = [
     "kefu.customers",
     "kefu.tickets",
     "kefu.analytics",
+    "kefu.interactions",
+    "kefu.quality",
+    "kefu.notifications",
+    "kefu.followup",
     "kefu.knowledge",
+    "kefu.web",
+    "kefu.portal",
 ]
 
 MIDDLEWARE = [
@@ -86,12 +92,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kefu.core.context.RequestContextMiddleware",
+    "kefu.web.middleware.IdleTimeoutMiddleware",
 ]
 
 ROOT_URLCONF = "kefu.urls"
 WSGI_APPLICATION = "kefu.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/w/"
 
 TEMPLATES = [
     {
@@ -141,11 +149,24 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# Front-end libraries come from the npm registry (package.json + lock, `npm ci` in `make setup`) and are
+# served straight from node_modules: nothing third-party is committed.
+_NODE = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    (prefix, _NODE / sub)
+    for prefix, sub in (("vendor/htmx", "htmx.org/dist"), ("vendor/alpinejs", "alpinejs/dist"))
+    if (_NODE / sub).is_dir()
+]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 SESSION_COOKIE_HTTPONLY = True
+# Pages log a user out after this many idle minutes (the cookie age above is the hard limit).
+KEFU_SESSION_IDLE_MINUTES = env_int("KEFU_SESSION_IDLE_MINUTES", 30)
+# Lock-out: this many failed logins for one user name within the window locks it for the window.
+KEFU_LOGIN_MAX_FAILURES = env_int("KEFU_LOGIN_MAX_FAILURES", 5)
+KEFU_LOGIN_WINDOW_MINUTES = env_int("KEFU_LOGIN_WINDOW_MINUTES", 15)
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
@@ -185,3 +206,104 @@ KEFU_PII_PLAIN_ROLES = env_list("KEFU_PII_PLAIN_ROLES", [])
 KEFU_PII_REVEAL_ROLES = env_list("KEFU_PII_REVEAL_ROLES", ["agent", "team_lead", "supervisor", "admin"])
 KEFU_TICKET_PREFIX = env_str("KEFU_TICKET_PREFIX", "GD")
 KEFU_API_PAGE_SIZE = env_int("KEFU_API_PAGE_SIZE", 50)
+
+# Customer portal: one-time codes (minutes valid, tries), and limits per client address per hour.
+KEFU_PORTAL_CODE_MINUTES = env_int("KEFU_PORTAL_CODE_MINUTES", 10)
+KEFU_PORTAL_CODE_ATTEMPTS = env_int("KEFU_PORTAL_CODE_ATTEMPTS", 5)
+KEFU_PORTAL_SUBMITS_PER_HOUR = env_int("KEFU_PORTAL_SUBMITS_PER_HOUR", 10)
+KEFU_PORTAL_CODES_PER_HOUR = env_int("KEFU_PORTAL_CODES_PER_HOUR", 5)
+# The team whose agents see orders submitted through the portal (name); unset: the first team.
+KEFU_PORTAL_TEAM = env_str("KEFU_PORTAL_TEAM", "")
+# The SLA countdown turns amber when less than this share of the time promise is left.
+KEFU_SLA_WARN_FRACTION = float(env_str("KEFU_SLA_WARN_FRACTION", "0.25"))
+
+# --- background jobs (issue #4): Celery. CELERY_BROKER_URL unset → the embedded default: a
+# filesystem queue under var/ that `kefu serve` drains with its own worker and scheduler (no broker
+# server to install); set → Redis (redis://…) or RabbitMQ (amqp://…), many workers, one beat.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
+KEFU_EMBEDDED_JOBS = not env_str("CELERY_BROKER_URL")
+_CELERY_QUEUE_DIR = VAR_DIR / "celery-queue"
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
+    {"data_folder_in": str(_CELERY_QUEUE_DIR), "data_folder_out": str(_CELERY_QUEUE_DIR), "store_processed": False}
+    if KEFU_EMBEDDED_JOBS
+    # A message a killed worker held comes back to another worker after this many seconds.
+    else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)}
+)
+if KEFU_EMBEDDED_JOBS:
+    _CELERY_QUEUE_DIR.mkdir(exist_ok=True)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_ACKS_LATE = True  # a job is acknowledged when done: a killed worker's job runs again
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Seconds between scheduler runs of each periodic job.
+KEFU_SLA_SWEEP_SECONDS = env_int("KEFU_SLA_SWEEP_SECONDS", 30)
+KEFU_DISPATCH_SECONDS = env_int("KEFU_DISPATCH_SECONDS", 15)
+KEFU_FOLLOWUP_SECONDS = env_int("KEFU_FOLLOWUP_SECONDS", 300)
+KEFU_SLA_SWEEP_BATCH = env_int("KEFU_SLA_SWEEP_BATCH", 5000)
+# The outbox relay (`kefu relay`): events per batch and seconds between polls when idle.
+KEFU_RELAY_BATCH = env_int("KEFU_RELAY_BATCH", 500)
+KEFU_RELAY_POLL_SECONDS = float(env_str("KEFU_RELAY_POLL_SECONDS", "0.5"))
+KEFU_RELAY_CHUNK = env_int("KEFU_RELAY_CHUNK", 50)
+
+# SLA watch: the default escalation ladder (telecom-standards §5: owner 50 %, team lead 80 %,
+# manager 100 %, director 150 %); a policy's own ladder replaces it. JSON in the environment.
+_DEFAULT_LADDER = [
+    {"at": 0.5, "actions": ["warn_assignee"]},
+    {"at": 0.8, "actions": ["warn_assignee", "notify_team_lead"]},
+    {"at": 1.0, "actions": ["breach", "notify_team_lead", "escalate"]},
+    {"at": 1.5, "actions": ["notify_supervisor", "raise_priority", "reassign"]},
+]
+KEFU_SLA_LADDER = __import__("json").loads(env_str("KEFU_SLA_LADDER")) if env_str("KEFU_SLA_LADDER") else _DEFAULT_LADDER
+
+# Return visits 回访 (F1): complaints and faults always by a person; others by survey, or a person
+# for this share of them (sample). Within this many hours of resolution; attempts and spacing; call
+# windows (local time). Cyclical visits 循环回访 for specially marked customers every N days.
+KEFU_RETURN_VISIT_DELAY_HOURS = env_int("KEFU_RETURN_VISIT_DELAY_HOURS", 24)
+KEFU_RETURN_VISIT_WITHIN_HOURS = env_int("KEFU_RETURN_VISIT_WITHIN_HOURS", 72)
+KEFU_RETURN_VISIT_CALL_TYPES = env_list("KEFU_RETURN_VISIT_CALL_TYPES", ["complaint", "fault"])
+KEFU_RETURN_VISIT_SAMPLE_PERCENT = env_int("KEFU_RETURN_VISIT_SAMPLE_PERCENT", 10)
+KEFU_RETURN_VISIT_ATTEMPTS = env_int("KEFU_RETURN_VISIT_ATTEMPTS", 3)
+KEFU_RETURN_VISIT_RETRY_HOURS = env_int("KEFU_RETURN_VISIT_RETRY_HOURS", 4)
+KEFU_CALL_WINDOWS = env_list("KEFU_CALL_WINDOWS", ["09:00-12:00", "14:00-20:00"])
+KEFU_CYCLICAL_VISIT_DAYS = env_int("KEFU_CYCLICAL_VISIT_DAYS", 30)
+# Satisfaction surveys (F2): the signed link is valid this many days and answers once.
+KEFU_SURVEY_DAYS = env_int("KEFU_SURVEY_DAYS", 7)
+KEFU_PUBLIC_URL = env_str("KEFU_PUBLIC_URL", "http://127.0.0.1:8000")
+
+# Notifications: SMTP for email (unset EMAIL_HOST: messages stay in the outbox), an HTTP SMS gateway
+# (unset: messages stay in the outbox), retries with exponential backoff.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "kefu@localhost")
+KEFU_SMS_GATEWAY = env_str("KEFU_SMS_GATEWAY", "kefu.notifications.sms.OutboxOnlyGateway")
+KEFU_SMS_GATEWAY_URL = env_str("KEFU_SMS_GATEWAY_URL")
+KEFU_SMS_GATEWAY_TOKEN = env_str("KEFU_SMS_GATEWAY_TOKEN")
+KEFU_SMS_SIGNATURE = env_str("KEFU_SMS_SIGNATURE", "【客服中心】")
+KEFU_SEND_MAX_ATTEMPTS = env_int("KEFU_SEND_MAX_ATTEMPTS", 6)
+KEFU_SEND_BACKOFF_SECONDS = env_int("KEFU_SEND_BACKOFF_SECONDS", 60)
+# Webhooks: seconds before a slow receiver counts as failed.
+KEFU_WEBHOOK_TIMEOUT = float(env_str("KEFU_WEBHOOK_TIMEOUT", "5"))
+
+# Quality inspection (Q4): the random share of contacts per channel sent to manual review, the
+# seed that makes the draw repeatable, and whether every vetoed / distressed contact goes too.
+KEFU_QA_SAMPLING = {
+    "rates": {
+        "call": float(env_str("KEFU_QA_SAMPLE_CALL", "0.05")),
+        "chat": float(env_str("KEFU_QA_SAMPLE_CHAT", "0.05")),
+        "email": float(env_str("KEFU_QA_SAMPLE_EMAIL", "0.02")),
+        "sms": float(env_str("KEFU_QA_SAMPLE_SMS", "0")),
+    },
+    "seed": env_str("KEFU_QA_SAMPLE_SEED", "kefu"),
+    "veto": True,
+    "distress": True,
+}
+# Inspect each imported contact in a Celery task (on) or in the import request itself (off).
+KEFU_QA_INSPECT_ASYNC = env_bool("KEFU_QA_INSPECT_ASYNC", False)

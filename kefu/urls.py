@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from django.urls import path
+from django.urls import include, path
 
 from kefu.api import api
+from kefu.followup.views import survey_page
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -21,4 +22,9 @@ urlpatterns = [
     path("healthz", healthz),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("survey/<str:token>/", survey_page, name="survey"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("portal/", include("kefu.portal.urls")),
+    path("q/", include("kefu.quality.urls")),
+    path("", include("kefu.web.urls")),
 ]

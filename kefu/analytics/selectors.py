@@ -29,6 +29,9 @@ class Period:
     @classmethod
     def of_days(cls, first: date, last: date) -> Period:
         """Whole local days ``first``..``last`` inclusive; a clear error when reversed or too long."""
+        for name, day in (("from", first), ("to", last)):
+            if not 2000 <= day.year <= 2100:
+                raise ValidationFailed(fields={name: _("Choose a date between 2000 and 2100.")})
         if last < first:
             raise ValidationFailed(fields={"to": _("The end of the range must be after its start.")})
         if (last - first).days + 1 > MAX_DAYS:

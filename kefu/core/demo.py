@@ -181,6 +181,7 @@ def _age(ticket: Ticket, delta: timedelta) -> None:
     fields = [
         "created_at", "updated_at", "first_responded_at", "resolved_at", "closed_at", "confirmed_at",
         "sla_started_at", "first_response_due_at", "resolution_due_at", "feedback_due_at", "sla_paused_at",
+        "sla_watch_at",
     ]
     updates: dict[str, Any] = {f: F(f) - delta for f in fields if getattr(ticket, f) is not None}
     # Keep the number's date in step with the (aged) creation date; the per-run sequence stays unique.
@@ -190,6 +191,9 @@ def _age(ticket: Ticket, delta: timedelta) -> None:
     updates["number"] = f"{ticket.number[:-14]}{day:%Y%m%d}{ticket.number[-6:]}"
     Ticket.objects.filter(pk=ticket.pk).update(**updates)
     TicketEvent.objects.filter(ticket=ticket).update(created_at=F("created_at") - delta)
+    from kefu.followup.models import ReturnVisit
+
+    ReturnVisit.objects.filter(ticket=ticket).update(scheduled_at=F("scheduled_at") - delta, due_at=F("due_at") - delta)
 
 
 def _tickets(rng: random.Random, n: int, people: dict[str, Any], customers: list[Customer]) -> int:

@@ -137,6 +137,9 @@ class SlaPolicy(models.Model):
     # 001 §1.2: a complaint gets a detailed feedback this long after its first response.
     feedback_minutes = models.PositiveIntegerField(_("detailed feedback within (minutes)"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
+    # Issue #4: the escalation ladder, [{"at": 0.5, "actions": ["notify_assignee"]}, ...] with "at" a
+    # share of the resolution promise; empty means the default ladder (settings.KEFU_SLA_LADDER).
+    escalation_ladder = models.JSONField(_("escalation ladder"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("SLA policy")
@@ -218,6 +221,13 @@ class Ticket(models.Model):
     # Closed pause intervals [[start, end], ...] (ISO) and the start of the open one, if paused.
     sla_pauses = models.JSONField(default=list, blank=True)
     sla_paused_at = models.DateTimeField(null=True, blank=True)
+    # Issue #4 SLA watch: the next moment a step of the escalation ladder falls due (None while the
+    # clock is paused or the ladder is done) and how many steps were taken for the current promise.
+    # The sweep reads one range of a partial index and touches only orders whose step changes.
+    sla_watch_at = models.DateTimeField(null=True, blank=True)
+    sla_step = models.PositiveSmallIntegerField(default=0)
+    # F2: the latest satisfaction score (1–5) the customer gave for this order.
+    satisfaction = models.PositiveSmallIntegerField(_("satisfaction"), null=True, blank=True)
 
     # Segmented text (jieba) for Chinese full-text search; PostgreSQL indexes it with GIN.
     search_text = models.TextField(blank=True, default="")
@@ -235,6 +245,9 @@ class Ticket(models.Model):
             models.Index(fields=["owner", "status", "-id"], name="ticket_owner_status"),
             models.Index(
                 fields=["sla_breach_at"], name="ticket_sla_breach_at", condition=models.Q(sla_breach_at__isnull=False)
+            ),
+            models.Index(
+                fields=["sla_watch_at"], name="ticket_sla_watch_at", condition=models.Q(sla_watch_at__isnull=False)
             ),
         ]
 

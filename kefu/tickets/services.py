@@ -100,7 +100,7 @@ def _save(ticket: Ticket, *, at: datetime, fields: list[str]) -> None:
     ticket.version += 1
     ticket.updated_at = at
     sla.refresh(ticket)
-    ticket.save(update_fields=sorted({*fields, "version", "updated_at", "sla_breach_at"}))
+    ticket.save(update_fields=sorted({*fields, "version", "updated_at", "sla_breach_at", "sla_watch_at"}))
 
 
 def _star(ticket: Ticket) -> int:
@@ -439,10 +439,14 @@ def ticket_resolve(*, actor: User, ticket_id: int | str, resolution: str, versio
         sla.on_resolve(ticket, at=now)
         return ["resolution", "resolved_at", "first_responded_at"]
 
-    return _transition(
+    ticket = _transition(
         actor=actor, ticket_id=ticket_id, to=Status.RESOLVED, version=version, reason=resolution,
         action="resolve", body_public=True, extra=extra,
     )
+    from kefu.followup.services import return_visit_schedule  # F1: in the same transaction
+
+    return_visit_schedule(ticket=ticket)
+    return ticket
 
 
 @transaction.atomic
@@ -478,11 +482,12 @@ def ticket_reopen(*, actor: User, ticket_id: int | str, reason: str, version: in
         if ticket.merged_into_id is not None:
             raise TransitionNotAllowed(_("A merged work order cannot be reopened; reopen the order it was merged into."), code="ticket_merged")
         ticket.reopen_count += 1
+        ticket.sla_step = 0  # issue #4: the fresh promise gets its own warnings and ladder
         ticket.resolved_at = ticket.closed_at = ticket.confirmed_at = None
         if ticket.assignee_id is None and ticket.assignee_department_id is None:
             ticket.assignee = ticket.owner
         sla.on_reopen(ticket, at=now, star_level=_star(ticket))
-        return ["reopen_count", "resolved_at", "closed_at", "confirmed_at", "assignee"]
+        return ["reopen_count", "resolved_at", "closed_at", "confirmed_at", "assignee", "sla_step"]
 
     return _transition(
         actor=actor, ticket_id=ticket_id, to=Status.IN_PROGRESS, version=version, reason=reason, action="reopen",

@@ -184,6 +184,9 @@ def breach_at(ticket: Ticket) -> datetime | None:
 def refresh(ticket: Ticket) -> None:
     """Keep the stored breach moment in step; called on every save of an order."""
     ticket.sla_breach_at = breach_at(ticket)
+    from .escalation import watch_refresh  # issue #4: the ladder's next step follows the promise
+
+    watch_refresh(ticket)
 
 
 def breached_now_q(now: datetime) -> Q:

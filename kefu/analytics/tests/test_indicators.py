@@ -91,6 +91,8 @@ def test_api_compares_with_previous_period_and_refuses_bad_ranges_A3(orders, api
     long = api.get("/analytics/indicators", **{"from": "2020-01-01", "to": "2030-03-01"})
     assert long.status_code == 422 and "366" in long.json()["error"]["fields"]["to"]
     assert api.get("/analytics/indicators", **{"from": "yesterday", "to": "2030-03-01"}).status_code == 422
+    far = api.get("/analytics/indicators", **{"from": "0001-01-01", "to": "0001-01-02"})
+    assert far.status_code == 422 and "from" in far.json()["error"]["fields"]
     assert len(api.get("/analytics/definitions").json()["items"]) == 7
 
 

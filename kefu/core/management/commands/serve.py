@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 from typing import Any
 
@@ -35,4 +37,30 @@ class Command(BaseCommand):
             "--bind", f"{opts['host']}:{opts['port']}", "--workers", str(opts["workers"]),
             "--access-logfile", "-", "--graceful-timeout", "10",
         ]
-        os.execv(sys.executable, argv)
+        if not settings.KEFU_EMBEDDED_JOBS:
+            os.execv(sys.executable, argv)  # at scale, workers, beat and relay run on their own
+        # Issue #4, embedded default: a Celery worker with the scheduler built in (-B) and the outbox
+        # relay run next to the web server as child processes; the queue is a folder under var/.
+        kefu = [sys.executable, "-m", "kefu.cli"]
+        children = [
+            subprocess.Popen([*kefu, "worker", "-B", "--pool", "threads", "--concurrency", "2", "-l", "warning"]),
+            subprocess.Popen([*kefu, "relay"]),
+        ]
+        self.stdout.write("  jobs:     worker + scheduler + outbox relay (embedded, no broker server)\n\n")
+        web = subprocess.Popen(argv)
+
+        def stop(signum: int, _frame: object) -> None:
+            for proc in [web, *children]:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        code = web.wait()
+        stop(signal.SIGTERM, None)
+        for proc in children:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        sys.exit(code)
