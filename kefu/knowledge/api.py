@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from ninja import Status as Reply
 from pydantic import ConfigDict, Field
 
@@ -96,3 +96,109 @@ def answer_flow(request: HttpRequest, run_id: int) -> dict[str, Any]:
     access_ticket(viewer=user, ticket_id=run.ticket_id)
     payload = parse_body(request, AnswerIn)
     return selectors.run_present(services.flow_answer(actor=user, run_id=run_id, option=payload.option))
+
+
+# --- the bot (public) and agent search/assist (K4, K5) -----------------------------------------------
+
+
+class AskIn(Schema):
+    question: Any = None
+    session_id: str | None = Field(default=None, max_length=64)
+
+
+class FeedbackIn(Strict):
+    turn_id: int
+    helpful: bool
+
+
+class HandoffIn(Strict):
+    session_id: str = Field(min_length=1, max_length=64)
+    phone: str = Field(min_length=1, max_length=40)
+    name: str = Field(default="", max_length=64)
+
+
+def _throttle(request: HttpRequest, key: str, per_minute: int) -> None:
+    from django.core.cache import cache
+
+    from kefu.core.context import client_ip
+    from kefu.core.errors import KefuError
+
+    bucket = f"kefu:rl:{key}:{client_ip(request)}"
+    n = cache.get_or_set(bucket, 0, 60)
+    if n >= per_minute:
+        from django.utils.translation import gettext_lazy as _
+
+        raise KefuError(_("Too many requests. Please try again later."), code="rate_limited", status=429)
+    try:
+        cache.incr(bucket)
+    except ValueError:
+        cache.set(bucket, 1, 60)
+
+
+@router.post("/bot/ask", auth=None, response=dict[str, Any], summary="Ask the answering bot (public)")
+def bot_ask(request: HttpRequest) -> dict[str, Any]:
+    from .bot import bot_ask as ask
+
+    _throttle(request, "bot", 120)
+    payload = parse_body(request, AskIn)
+    return ask(question=payload.question, session_id=payload.session_id)
+
+
+@router.post("/bot/feedback", auth=None, response=dict[str, Any], summary="Was the answer helpful?")
+def bot_feedback(request: HttpRequest, payload: FeedbackIn) -> dict[str, Any]:
+    from .bot import bot_feedback as feedback
+
+    _throttle(request, "bot-feedback", 60)
+    turn = feedback(turn_id=payload.turn_id, helpful=payload.helpful)
+    return {"turn_id": turn.pk, "helpful": turn.helpful}
+
+
+@router.post("/bot/handoff", auth=None, response=dict[str, Any], summary="Hand the conversation to a person")
+def bot_handoff(request: HttpRequest, payload: HandoffIn) -> dict[str, Any]:
+    from .bot import bot_handoff as handoff
+
+    _throttle(request, "bot-handoff", 10)
+    return handoff(session_id=payload.session_id, phone=payload.phone, name=payload.name)
+
+
+@router.get("/kb/unanswered", response=dict[str, Any], summary="Questions the bot could not answer, most frequent first")
+def unanswered(request: HttpRequest) -> dict[str, Any]:
+    from .bot import unanswered_report
+
+    return {"items": unanswered_report(), "next": None}
+
+
+def _hits(engine: Any, q: str, k: int) -> list[dict[str, Any]]:
+    from .models import KnowledgeItem
+
+    candidates = engine.search(q, k=k)
+    items = KnowledgeItem.objects.select_related("published").in_bulk([int(c.item_id) for c in candidates])
+    out = []
+    for c in candidates:
+        item = items.get(int(c.item_id))
+        if item is None or item.published is None:
+            continue
+        row = selectors.item_present(item)
+        row.update({"score": round(c.score, 4), "matched_question": c.matched_question, "highlights": c.highlights})
+        out.append(row)
+    return out
+
+
+@router.get("/kb/search", response=dict[str, Any], summary="Agents' knowledge search (Chinese, synonyms, highlights)")
+def kb_search(request: HttpRequest, q: str = Query(..., min_length=1, max_length=200), category: str | None = None,
+              limit: int = Query(10, ge=1, le=50)) -> dict[str, Any]:
+    from .search import engine_for
+
+    hits = _hits(engine_for("all"), q, limit * 3 if category else limit)
+    if category:
+        hits = [h for h in hits if h["category"].startswith(category)][:limit]
+    return {"items": hits, "next": None}
+
+
+@router.get("/tickets/{ticket_id}/kb-suggestions", response=dict[str, Any], summary="Agent assist: top 5 items for an order")
+def assist(request: HttpRequest, ticket_id: str) -> dict[str, Any]:
+    from .search import engine_for
+
+    ticket = access_ticket(viewer=request.user, ticket_id=ticket_id)  # type: ignore[arg-type]
+    text = f"{ticket.subject} {ticket.description}"[:500]
+    return {"items": _hits(engine_for("all"), text, 5), "next": None}

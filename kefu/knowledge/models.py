@@ -102,3 +102,26 @@ class FlowRun(models.Model):
     outcome = models.CharField(max_length=16, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+
+class BotSession(models.Model):
+    """A conversation with the answering bot (K4); follow-up questions keep its context."""
+
+    id = models.UUIDField(primary_key=True)
+    channel = models.CharField(max_length=16, default="web")
+    created_at = models.DateTimeField(auto_now_add=True)
+    ticket = models.ForeignKey("tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+
+class BotTurn(models.Model):
+    session = models.ForeignKey(BotSession, on_delete=models.CASCADE, related_name="turns")
+    question = models.TextField()
+    item = models.ForeignKey(KnowledgeItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    mode = models.CharField(max_length=16)  # answer | suggest | handoff
+    confidence = models.FloatField(default=0.0)
+    suggestions = models.JSONField(default=list, blank=True)
+    helpful = models.BooleanField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["mode", "created_at"], name="bot_turn_mode")]

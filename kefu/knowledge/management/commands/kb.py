@@ -20,8 +20,18 @@ class Command(BaseCommand):
         imp = sub.add_parser("import", help="import FILE.jsonl: id, question, answer, category?, similar_questions?")
         imp.add_argument("file")
         imp.add_argument("--as", dest="username", default=None, help="the importing user (default: first administrator)")
+        sub.add_parser("vectors", help="compute the stored vectors of published items that have none (the background job)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if opts["op"] == "vectors":
+            import time
+
+            from kefu.knowledge.search import compute_vectors
+
+            t0 = time.perf_counter()
+            n = compute_vectors()
+            self.stdout.write(f"computed vectors of {n} item versions in {time.perf_counter() - t0:.1f}s")
+            return
         path = Path(opts["file"])
         if not path.is_file():
             raise CommandError(f"no such file: {path}")

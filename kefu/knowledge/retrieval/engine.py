@@ -1,0 +1,567 @@
+"""The answering engine: hybrid retrieval, a learned reranker and a calibrated confidence (K4, K5).
+
+Pipeline for one question::
+
+    fold + truncate ─► jieba words (+ synonyms) ─► BM25 over questions   ┐
+                    └► character bigrams        ─► BM25 over questions   ├─► candidate items
+                    └► jieba words              ─► BM25 over answers     │   (union of each
+                    └► sentence encoder         ─► cosine over questions ┘    retriever's top 20)
+    candidates ─► features (normalised BM25, cosine, rank in each retriever, idf-weighted
+                  coverage of the query words, bigram overlap, length ratio, exact match)
+               ─► reranker (logistic regression) ─► ranked candidates
+    ranked     ─► confidence model (logistic regression on the top of the list: reranker
+                  probability, margin to the second, cosine, coverage, edit similarity, share of
+                  query words unknown to the base, length) ─► p(top-1 is right)
+    p ≥ T_answer: answer · T_suggest ≤ p < T_answer: suggest top 3 · p < T_suggest: hand over
+
+An item scores by its best question (standard or similar). Both models and both thresholds are
+read from ``data/fusion_model.json``, trained by ``train.py`` on the train split of the
+development set only; there is one profile for the default encoder and one lexical-only profile
+used when no encoder package is installed.
+
+Follow-ups: with ``context`` (the session's earlier customer turns), a short question that is
+not confident on its own ("那国际的呢？", "怎么收费") is retried with the topic words of the latest
+earlier turn, and the more confident reading wins.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .bm25 import BM25Index
+from .dense import DenseIndex, Encoder, load_encoder
+from .text import DATA_DIR, MAX_QUERY_CHARS, TextPipeline, bigrams, content_chars, default_pipeline, fold, truncate
+
+MODEL_PATH = DATA_DIR / "fusion_model.json"
+
+# Per candidate. Scores are normalised by what a perfect match would score (BM25 of the query
+# against itself, cosine 1) so that the weights carry over to another base; gaps to the best
+# candidate are not needed, the listwise reranker only compares candidates of one query.
+RANK_FEATURES = (
+    "w_norm", "b_norm", "a_norm", "cos", "cos2",
+    "cov", "bcov", "dice", "len_ratio", "exact", "rr_words", "rr_chars", "rr_dense",
+)
+CONF_FEATURES = ("p1", "margin", "cos1", "w1", "cov1", "bcov1", "edit1", "oov", "log_len")
+_DENSE_ONLY = {"cos", "cos2", "rr_dense", "cos1"}
+
+#: a follow-up shorter than this (content characters) may inherit the previous turn's topic
+FOLLOW_UP_MAX_CHARS = 12
+
+
+class EmptyQuestion(ValueError):
+    """The question is empty or only whitespace."""
+
+
+@dataclass(frozen=True)
+class KBItem:
+    id: str
+    question: str
+    answer: str = ""
+    similar_questions: tuple[str, ...] = ()
+    category: str = ""
+
+    @classmethod
+    def of(cls, obj: KBItem | Mapping[str, Any]) -> KBItem:
+        if isinstance(obj, KBItem):
+            return obj
+        return cls(
+            id=str(obj["id"]),
+            question=str(obj["question"]),
+            answer=str(obj.get("answer") or ""),
+            similar_questions=tuple(str(s) for s in (obj.get("similar_questions") or ()) if str(s).strip()),
+            category=str(obj.get("category") or ""),
+        )
+
+    @property
+    def questions(self) -> tuple[str, ...]:
+        """The texts matched against customer questions: the standard one first."""
+        return (self.question, *self.similar_questions)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    item_id: str
+    score: float  # reranker share: p(this item is the answer | the answer is a candidate), in [0, 1]
+    matched_question: str
+    highlights: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Answer:
+    item_id: str | None  # set only when the bot answers
+    confidence: float  # calibrated p(top-1 is right), in [0, 1]
+    suggestions: list[str]  # item ids to offer as "您是想问：…" (top 3 when unsure)
+    handoff: bool  # hand the conversation to a human
+    mode: str = "handoff"  # "answer" | "suggest" | "handoff"
+    query_used: str = ""  # the question as retrieved (after follow-up expansion)
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+@dataclass
+class _Entry:
+    item: KBItem
+    q_tokens: list[frozenset[str]]
+    q_bigrams: list[frozenset[str]]
+    q_content: list[str]
+
+
+@dataclass
+class _Query:
+    text: str
+    folded: str
+    content: str
+    tokens: list[str]
+    weights: dict[str, float]
+    bigram_weights: dict[str, float]
+    bigram_set: frozenset[str]
+    qvec: np.ndarray | None
+
+
+@dataclass
+class Profile:
+    """One trained model set: reranker, confidence model and thresholds."""
+
+    rank_features: tuple[str, ...]
+    rank_mean: np.ndarray
+    rank_std: np.ndarray
+    rank_coef: np.ndarray
+    rank_bias: float
+    conf_features: tuple[str, ...]
+    conf_mean: np.ndarray
+    conf_std: np.ndarray
+    conf_coef: np.ndarray
+    conf_bias: float
+    t_answer: float
+    t_suggest: float
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Profile:
+        r, c, t = d["rank"], d["confidence"], d["thresholds"]
+        return cls(
+            tuple(r["features"]), np.array(r["mean"]), np.array(r["std"]), np.array(r["coef"]), float(r["bias"]),
+            tuple(c["features"]), np.array(c["mean"]), np.array(c["std"]), np.array(c["coef"]), float(c["bias"]),
+            float(t["answer"]), float(t["suggest"]),
+        )
+
+    @classmethod
+    def untrained(cls, dense: bool) -> Profile:
+        """Hand-set weights used only to bootstrap training (and if no model file is shipped)."""
+        rf = tuple(f for f in RANK_FEATURES if dense or f not in _DENSE_ONLY)
+        hand = {"w_norm": 2.0, "b_norm": 2.0, "cos": 8.0, "cov": 1.0, "dice": 1.0, "exact": 1.0}
+        cf = tuple(f for f in CONF_FEATURES if dense or f not in _DENSE_ONLY)
+        chand = {"p1": 2.0, "margin": 1.0, "cov1": 1.0, "oov": -1.0}
+        return cls(
+            rf, np.zeros(len(rf)), np.ones(len(rf)), np.array([hand.get(f, 0.0) for f in rf]), -3.0,
+            cf, np.zeros(len(cf)), np.ones(len(cf)), np.array([chand.get(f, 0.0) for f in cf]), -1.5,
+            0.6, 0.3,
+        )
+
+    def rank_logits(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.rank_mean) / self.rank_std) @ self.rank_coef + self.rank_bias
+
+    def confidence(self, x: np.ndarray) -> float:
+        z = float(((x - self.conf_mean) / self.conf_std) @ self.conf_coef + self.conf_bias)
+        return _sigmoid(z)
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def _levenshtein_ratio(a: str, b: str) -> float:
+    """1 − edit distance / longer length (both cut to 60 characters)."""
+    a, b = a[:60], b[:60]
+    if not a and not b:
+        return 1.0
+    if not a or not b:
+        return 0.0
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return 1.0 - prev[-1] / max(len(a), len(b))
+
+
+def load_profiles(path: Path = MODEL_PATH) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class Engine:
+    """In-process index of the published FAQ items; thread-safe.
+
+    ``encoder``: ``"default"`` loads the e5 encoder if its package is installed (lexical-only
+    otherwise); ``None`` forces lexical-only; or pass an ``Encoder``.
+    """
+
+    POOL = 20  # candidates taken from each retriever
+
+    def __init__(
+        self,
+        *,
+        encoder: Encoder | str | None = "default",
+        pipeline: TextPipeline | None = None,
+        profile: Profile | None = None,
+        model_path: Path = MODEL_PATH,
+        k1: float = 1.2,
+        b: float = 0.75,
+        max_query_chars: int = MAX_QUERY_CHARS,
+    ) -> None:
+        if encoder == "default":
+            encoder = load_encoder("e5")
+        elif isinstance(encoder, str):
+            encoder = load_encoder(encoder)
+        self.encoder: Encoder | None = encoder
+        self.pipeline = pipeline or default_pipeline()
+        self.max_query_chars = max_query_chars
+        self._words = BM25Index(k1=k1, b=b, max_df_ratio=0.25)
+        self._chars = BM25Index(k1=k1, b=b, max_df_ratio=0.25)
+        self._answers = BM25Index(k1=k1, b=b, max_df_ratio=0.25)
+        self._dense = DenseIndex(encoder.dim) if encoder is not None else None
+        self._entries: list[_Entry | None] = []
+        self._num_of: dict[str, int] = {}
+        self._free: list[int] = []
+        self._lock = threading.RLock()
+        if profile is None:
+            profiles = load_profiles(model_path).get("profiles", {})
+            key = "dense" if encoder is not None else "lexical"
+            stored = profiles.get(key)
+            if stored is not None and (key == "lexical" or stored.get("encoder") == encoder.name):
+                profile = Profile.from_json(stored)
+            else:
+                profile = Profile.untrained(encoder is not None)
+        self.profile = profile
+
+    # -- building -----------------------------------------------------------------------------
+    @classmethod
+    def build(
+        cls,
+        items: Iterable[KBItem | Mapping[str, Any]],
+        *,
+        vectors: Mapping[str, np.ndarray] | None = None,
+        **kwargs: Any,
+    ) -> Engine:
+        """An engine over ``items``. ``vectors`` (item id → one row per question, as returned
+        by ``item_vectors``) skips encoding for the items it covers; the rest are encoded in one
+        batch."""
+        engine = cls(**kwargs)
+        items = [KBItem.of(i) for i in items]
+        vectors = dict(vectors or {})
+        if engine.encoder is not None:
+            missing = [i for i in items if not _fits(vectors.get(i.id), i, engine.encoder.dim)]
+            if missing:
+                texts = [q for i in missing for q in i.questions]
+                mat = engine.encoder.encode_passages(texts)
+                pos = 0
+                for i in missing:
+                    vectors[i.id] = mat[pos : pos + len(i.questions)]
+                    pos += len(i.questions)
+        for item in items:
+            engine.upsert(item, vectors=vectors.get(item.id))
+        return engine
+
+    def encode_item(self, item: KBItem | Mapping[str, Any]) -> np.ndarray | None:
+        """The item's question vectors (one row per question), or None without an encoder.
+        Compute once per item version in the background and pass to ``upsert``/``build``."""
+        item = KBItem.of(item)
+        if self.encoder is None:
+            return None
+        return self.encoder.encode_passages(list(item.questions))
+
+    def item_vectors(self, item_id: str) -> np.ndarray | None:
+        with self._lock:
+            num = self._num_of.get(item_id)
+            if num is None or self._dense is None or num not in self._dense:
+                return None
+            return self._dense.vectors(num)
+
+    def upsert(self, item: KBItem | Mapping[str, Any], *, vectors: np.ndarray | None = None) -> None:
+        """Add or replace an item; it is searchable as soon as this returns."""
+        item = KBItem.of(item)
+        if self.encoder is not None and not _fits(vectors, item, self.encoder.dim):
+            vectors = self.encoder.encode_passages(list(item.questions))
+        p = self.pipeline
+        folded = [fold(q) for q in item.questions]
+        toks = [p.tokens(f, folded=True) for f in folded]
+        bgs = [bigrams(f) for f in folded]
+        answer_tokens = p.tokens(item.answer)
+        with self._lock:
+            self._remove_locked(item.id)
+            num = self._free.pop() if self._free else len(self._entries)
+            if num == len(self._entries):
+                self._entries.append(None)
+            for qi in range(len(folded)):
+                self._words.add((num, qi), toks[qi], group=num)
+                self._chars.add((num, qi), bgs[qi], group=num)
+            self._answers.add(num, answer_tokens, group=num)
+            if self._dense is not None and vectors is not None:
+                self._dense.add(num, vectors)
+            self._entries[num] = _Entry(
+                item=item,
+                q_tokens=[frozenset(t) for t in toks],
+                q_bigrams=[frozenset(b) for b in bgs],
+                q_content=[content_chars(f) for f in folded],
+            )
+            self._num_of[item.id] = num
+
+    def remove(self, item_id: str) -> bool:
+        """Take an item out of the index; False if it was not there."""
+        with self._lock:
+            return self._remove_locked(item_id)
+
+    def _remove_locked(self, item_id: str) -> bool:
+        num = self._num_of.pop(item_id, None)
+        if num is None:
+            return False
+        entry = self._entries[num]
+        assert entry is not None
+        for qi in range(len(entry.q_content)):
+            self._words.remove((num, qi))
+            self._chars.remove((num, qi))
+        self._answers.remove(num)
+        if self._dense is not None:
+            self._dense.remove(num)
+        self._entries[num] = None
+        self._free.append(num)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._num_of)
+
+    def __contains__(self, item_id: str) -> bool:
+        return item_id in self._num_of
+
+    def get(self, item_id: str) -> KBItem | None:
+        num = self._num_of.get(item_id)
+        entry = self._entries[num] if num is not None else None
+        return entry.item if entry else None
+
+    # -- querying -----------------------------------------------------------------------------
+    def _prepare(self, query: str) -> _Query:
+        if query is None or not str(query).strip():
+            raise EmptyQuestion("empty question")
+        text = truncate(str(query), self.max_query_chars)
+        folded = self.pipeline.correct(fold(text))
+        tokens = self.pipeline.tokens(folded, folded=True)
+        bg = bigrams(folded)
+        content = content_chars(folded)
+        qvec = None
+        if self.encoder is not None and content:
+            qvec = self.encoder.encode_queries([folded])[0]
+        return _Query(
+            text=text,
+            folded=folded,
+            content=content,
+            tokens=tokens,
+            weights=self.pipeline.expand(tokens),
+            bigram_weights=dict.fromkeys(bg, 1.0),
+            bigram_set=frozenset(bg),
+            qvec=qvec,
+        )
+
+    def _features(self, q: _Query) -> tuple[list[int], np.ndarray, list[int], dict[str, float]]:
+        """Candidate item numbers, their feature rows (RANK_FEATURES order), the index of each
+        one's matched question, and query-level values for the confidence model."""
+        w_all = self._words.score_all(q.weights)
+        b_all = self._chars.score_all(q.bigram_weights)
+        a_all = self._answers.score_all(q.weights)
+        pool: dict[int, None] = {}
+        rank_w: dict[int, int] = {}
+        rank_c: dict[int, int] = {}
+        rank_d: dict[int, int] = {}
+        for r, (g, _, _) in enumerate(self._words.top_groups_of(w_all, self.POOL)):
+            pool[g] = None
+            rank_w[g] = r
+        for r, (g, _, _) in enumerate(self._chars.top_groups_of(b_all, self.POOL)):
+            pool[g] = None
+            rank_c[g] = r
+        if self._dense is not None and q.qvec is not None:
+            for r, (g, _, _) in enumerate(self._dense.top_groups(q.qvec, self.POOL)):
+                pool[g] = None
+                rank_d[g] = r
+        nums = [g for g in pool if g >= 0 and self._entries[g] is not None]
+        w_self = self._words.self_score(q.weights) or 1.0
+        b_self = self._chars.self_score(q.bigram_weights) or 1.0
+        a_self = self._answers.self_score(q.weights) or 1.0
+        orig = [t for t, w in q.weights.items() if w >= 1.0]
+        idf = {t: self._words.idf(t) for t in orig}
+        idf_total = sum(idf.values()) or 1.0
+        oov = (sum(1 for t in orig if self._words.df(t) == 0) / len(orig)) if orig else 1.0
+        qlen = max(len(q.content), 1)
+        rows: list[list[float]] = []
+        matched: list[int] = []
+        for g in nums:
+            e = self._entries[g]
+            assert e is not None
+            n_q = len(e.q_content)
+            w_q = np.array([w_all[self._words.slot_of((g, i))] for i in range(n_q)]) / w_self
+            b_q = np.array([b_all[self._chars.slot_of((g, i))] for i in range(n_q)]) / b_self
+            if self._dense is not None and q.qvec is not None and g in self._dense:
+                c_q = self._dense.group_scores(q.qvec, g).astype(np.float64)
+            else:
+                c_q = np.zeros(n_q)
+            cov_q = np.array([sum(idf[t] for t in orig if t in toks) / idf_total for toks in e.q_tokens])
+            bcov_q = np.array(
+                [len(q.bigram_set & bg) / len(q.bigram_set) if q.bigram_set else 0.0 for bg in e.q_bigrams]
+            )
+            dice_q = np.array(
+                [
+                    2 * len(q.bigram_set & bg) / (len(q.bigram_set) + len(bg)) if (q.bigram_set or bg) else 0.0
+                    for bg in e.q_bigrams
+                ]
+            )
+            lens = np.array([len(c) for c in e.q_content], dtype=np.float64)
+            len_ratio_q = np.minimum(lens, qlen) / np.maximum(np.maximum(lens, qlen), 1)
+            exact = float(any(c == q.content for c in e.q_content))
+            best = int(np.argmax(c_q + w_q + b_q + dice_q))
+            matched.append(best)
+            top2 = np.sort(c_q)[-2:]
+            rows.append(
+                [
+                    float(min(w_q.max(), 1.5)),
+                    float(min(b_q.max(), 1.5)),
+                    float(min(a_all[self._answers.slot_of(g)] / a_self, 1.5)),
+                    float(c_q.max()), float(top2.mean()),
+                    float(cov_q.max()), float(bcov_q.max()), float(dice_q.max()),
+                    float(len_ratio_q[best]), exact,
+                    1.0 / (1 + rank_w[g]) if g in rank_w else 0.0,
+                    1.0 / (1 + rank_c[g]) if g in rank_c else 0.0,
+                    1.0 / (1 + rank_d[g]) if g in rank_d else 0.0,
+                ]
+            )
+        x = np.array(rows, dtype=np.float64).reshape(-1, len(RANK_FEATURES))
+        return nums, x, matched, {"oov": oov, "log_len": math.log(qlen)}
+
+    def _select(self, names: Sequence[str], x: np.ndarray) -> np.ndarray:
+        idx = [RANK_FEATURES.index(n) for n in names]
+        return x[:, idx]
+
+    def _rank(self, q: _Query) -> tuple[list[tuple[int, float, int, np.ndarray]], dict[str, float]]:
+        nums, x, matched, qinfo = self._features(q)
+        if not nums:
+            return [], qinfo
+        logits = self.profile.rank_logits(self._select(self.profile.rank_features, x))
+        # Listwise model: a softmax over the candidates gives p(candidate is the answer | the
+        # answer is among them); the confidence model decides whether it is among them at all.
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        order = np.lexsort((np.array(nums), -probs))
+        return [(nums[i], float(probs[i]), matched[i], x[i]) for i in order], qinfo
+
+    def _conf_row(self, q: _Query, ranked: list[tuple[int, float, int, np.ndarray]], qinfo: dict[str, float]) -> dict[str, float]:
+        g, p1, mi, x1 = ranked[0]
+        e = self._entries[g]
+        assert e is not None
+        p2 = ranked[1][1] if len(ranked) > 1 else 0.0
+        f = dict(zip(RANK_FEATURES, x1))
+        return {
+            "p1": p1,
+            "margin": p1 - p2,
+            "cos1": f["cos"],
+            "w1": f["w_norm"],
+            "cov1": f["cov"],
+            "bcov1": f["bcov"],
+            "edit1": _levenshtein_ratio(q.content, e.q_content[mi]),
+            "oov": qinfo["oov"],
+            "log_len": qinfo["log_len"],
+        }
+
+    def _candidates(self, q: _Query, ranked: list[tuple[int, float, int, np.ndarray]], k: int) -> list[Candidate]:
+        out = []
+        for g, p, mi, _ in ranked[:k]:
+            e = self._entries[g]
+            assert e is not None
+            hl = [t for t in dict.fromkeys(q.tokens) if t in e.q_tokens[mi]]
+            out.append(Candidate(item_id=e.item.id, score=p, matched_question=e.item.questions[mi], highlights=hl))
+        return out
+
+    def search(self, query: str, k: int = 10) -> list[Candidate]:
+        """The ``k`` best items for ``query``, best first. Raises ``EmptyQuestion``."""
+        q = self._prepare(query)
+        if not q.content:
+            return []
+        with self._lock:
+            ranked, _ = self._rank(q)
+            return self._candidates(q, ranked, k)
+
+    def _answer_one(self, query: str) -> tuple[Answer, dict[str, float] | None]:
+        q = self._prepare(query)
+        if not q.content:  # emoji only, punctuation, control characters: nothing to look up
+            return Answer(None, 0.0, [], True, "handoff", q.text, []), None
+        with self._lock:
+            ranked, qinfo = self._rank(q)
+            if not ranked:
+                return Answer(None, 0.0, [], True, "handoff", q.text, []), None
+            conf_row = self._conf_row(q, ranked, qinfo)
+            cands = self._candidates(q, ranked, 10)
+        prof = self.profile
+        p = prof.confidence(np.array([conf_row[f] for f in prof.conf_features]))
+        top3 = [c.item_id for c in cands[:3]]
+        if p >= prof.t_answer:
+            return Answer(cands[0].item_id, p, top3[1:], False, "answer", q.text, cands), conf_row
+        if p >= prof.t_suggest:
+            return Answer(None, p, top3, False, "suggest", q.text, cands), conf_row
+        return Answer(None, p, top3, True, "handoff", q.text, cands), conf_row
+
+    def answer(self, query: str, context: Sequence[str | Mapping[str, Any]] | None = None) -> Answer:
+        """Answer, suggest or hand over. ``context``: the session's earlier turns, oldest first
+        (strings, or ``{"role", "text"}`` dicts whose customer turns are used). Raises
+        ``EmptyQuestion`` for an empty question; any other input gets an ``Answer``."""
+        ans, _ = self._answer_one(query)
+        if ans.mode == "answer" or not context:
+            return ans
+        if len(content_chars(fold(query))) > FOLLOW_UP_MAX_CHARS:
+            return ans
+        for turn in reversed(list(context)):
+            text = _turn_text(turn)
+            if not text:
+                continue
+            topic = [w for w in self.pipeline.topic_words(text) if w not in query]
+            if not topic:
+                continue
+            expanded, _ = self._answer_one(" ".join(dict.fromkeys(topic)) + " " + str(query).strip())
+            return expanded if expanded.confidence > ans.confidence else ans
+        return ans
+
+    # -- for training -------------------------------------------------------------------------
+    def features_for_training(self, query: str) -> tuple[list[str], np.ndarray, list[int]]:
+        """Candidate item ids and their full feature rows (RANK_FEATURES), for ``train.py``."""
+        q = self._prepare(query)
+        if not q.content:
+            return [], np.zeros((0, len(RANK_FEATURES))), []
+        with self._lock:
+            nums, x, matched, _ = self._features(q)
+            return [self._entries[g].item.id for g in nums], x, matched  # type: ignore[union-attr]
+
+    def confidence_row(self, query: str) -> tuple[str | None, dict[str, float] | None]:
+        """(top-1 item id, CONF_FEATURES values) under the current reranker, for ``train.py``."""
+        ans, row = self._answer_one(query)
+        top = ans.candidates[0].item_id if ans.candidates else None
+        return top, row
+
+
+def _turn_text(turn: str | Mapping[str, Any]) -> str:
+    if isinstance(turn, str):
+        return turn.strip()
+    role = str(turn.get("role", "customer"))
+    if role in ("bot", "agent", "assistant", "system"):
+        return ""
+    return str(turn.get("text") or turn.get("content") or "").strip()
+
+
+def _fits(vectors: np.ndarray | None, item: KBItem, dim: int) -> bool:
+    return vectors is not None and vectors.ndim == 2 and vectors.shape == (len(item.questions), dim)

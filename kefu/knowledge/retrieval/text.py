@@ -1,0 +1,219 @@
+"""Chinese text pipeline for knowledge retrieval (K4, K5).
+
+Everything the retrievers see goes through ``fold`` first: full-width → half-width (NFKC),
+traditional → simplified (a character table generated from OpenCC, see ``build_t2s.py``),
+lower case, control characters removed. Then:
+
+* ``TextPipeline.tokens``: jieba segmentation (search mode, so 携号转网 also yields 携号/转网)
+  with the telecom user dictionary, minus stopwords;
+* ``TextPipeline.expand``: synonym expansion of the query (宽带 → 网络, 光纤 …) at a lower weight;
+* ``TextPipeline.bigrams``: character bigrams, the fallback signal for words jieba does not know
+  and for typos (宽代, 流亮).
+
+``plain_tokens`` is the untuned baseline: jieba's own dictionary, precise mode, no stopwords,
+no synonyms.
+
+No Django here: this module is imported by the bench scripts and by DB-free tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+#: Queries longer than this are cut (head and tail kept) before retrieval: a 10,000-character
+#: paste must still be answered quickly, and the question is usually at the start or the end.
+MAX_QUERY_CHARS = 500
+_HEAD_CHARS = 300
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_UNIT_RE = re.compile(rf"[a-z0-9]+|[{_CJK}]")
+_SEGMENT_RE = re.compile(rf"(?:[a-z0-9]+|[{_CJK}])+")
+_WORD_RE = re.compile(rf"[a-z0-9{_CJK}]")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def _load_t2s(path: Path) -> dict[int, str]:
+    table: dict[int, str] = {}
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip() or line.startswith("#"):
+                continue
+            src, dst = line.rstrip("\n").split("\t")
+            table[ord(src)] = dst
+    return table
+
+
+@functools.cache
+def _t2s_table() -> dict[int, str]:
+    return _load_t2s(DATA_DIR / "t2s_chars.tsv")
+
+
+def _strip_controls(text: str) -> str:
+    # Cc (controls) and Cf (format: zero-width, BOM, bidi marks) become spaces so that words
+    # glued by an invisible character are still split; everything else is kept.
+    return "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") else ch for ch in text)
+
+
+def fold(text: str) -> str:
+    """Normalise text for matching: NFKC (full-width → half-width), traditional → simplified,
+    lower case, control characters removed, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _strip_controls(text)
+    text = text.translate(_t2s_table()).lower()
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+def truncate(text: str, limit: int = MAX_QUERY_CHARS) -> str:
+    """Cut an over-long text to ``limit`` characters, keeping its head and its tail."""
+    if len(text) <= limit:
+        return text
+    head = min(_HEAD_CHARS, limit)
+    return text[:head] + " " + text[len(text) - (limit - head) :]
+
+
+def has_content(text: str) -> bool:
+    """True if the (folded) text has at least one CJK character, letter or digit."""
+    return _WORD_RE.search(text) is not None
+
+
+def content_chars(text: str) -> str:
+    """The folded text with everything but CJK characters, letters and digits removed."""
+    return "".join(_UNIT_RE.findall(text))
+
+
+def bigrams(text: str) -> list[str]:
+    """Character bigrams of a folded text; an ASCII word counts as one unit (``5g网`` → ``5g网``).
+
+    Bigrams never cross punctuation or spaces; a one-unit segment yields the unit itself.
+    """
+    out: list[str] = []
+    for seg in _SEGMENT_RE.findall(text):
+        units = _UNIT_RE.findall(seg)
+        if len(units) == 1:
+            out.append(units[0])
+        else:
+            out.extend(units[i] + units[i + 1] for i in range(len(units) - 1))
+    return out
+
+
+def _read_lines(path: Path) -> Iterable[str]:
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                yield line
+
+
+class TextPipeline:
+    """Segmentation, stopwords and synonyms with their own jieba instance.
+
+    A private ``jieba.Tokenizer`` keeps the telecom dictionary out of jieba's global state, which
+    other parts of kefu (and the baseline) use untouched.
+    """
+
+    def __init__(
+        self,
+        *,
+        user_dict: Path | None = DATA_DIR / "telecom_dict.txt",
+        synonyms: Path | None = DATA_DIR / "synonyms.txt",
+        stopwords: Path | None = DATA_DIR / "stopwords.txt",
+        synonym_weight: float = 0.4,
+    ) -> None:
+        import jieba
+
+        self._tok = jieba.Tokenizer()
+        self._tok.initialize()
+        self._lock = threading.Lock()
+        self.user_words: set[str] = set()
+        if user_dict is not None:
+            for line in _read_lines(user_dict):
+                parts = line.split()
+                word = fold(parts[0])
+                freq = int(parts[1]) if len(parts) > 1 else None
+                tag = parts[2] if len(parts) > 2 else None
+                self._tok.add_word(word, freq, tag)
+                self.user_words.add(word)
+        self.stopwords: frozenset[str] = frozenset(
+            fold(w) for w in (_read_lines(stopwords) if stopwords is not None else ())
+        )
+        self.synonym_weight = synonym_weight
+        self.synonyms: dict[str, set[str]] = {}
+        self.rewrites: dict[str, str] = {}
+        if synonyms is not None:
+            for line in _read_lines(synonyms):
+                if "->" in line:
+                    typo, right = (fold(x) for x in line.split("->"))
+                    self.rewrites[typo] = right
+                    continue
+                group = [fold(w) for w in line.split()]
+                for w in group:
+                    self.synonyms.setdefault(w, set()).update(x for x in group if x != w)
+
+    def correct(self, folded: str) -> str:
+        """Rewrite the known typos of the synonym table in a folded text (宽代 → 宽带)."""
+        for typo, right in self.rewrites.items():
+            if typo in folded:
+                folded = folded.replace(typo, right)
+        return folded
+
+    def segment(self, folded: str, *, search_mode: bool = True) -> list[str]:
+        """jieba words of an already folded text, punctuation and spaces dropped."""
+        with self._lock:  # jieba's lazy structures are not thread-safe while they grow
+            words = self._tok.cut_for_search(folded) if search_mode else self._tok.cut(folded)
+            return [w for w in words if _WORD_RE.search(w)]
+
+    def tokens(self, text: str, *, folded: bool = False, search_mode: bool = True) -> list[str]:
+        """Content words of ``text``: folded, segmented, typos rewritten, stopwords removed
+        (order kept)."""
+        f = self.correct(text if folded else fold(text))
+        return [w for w in self.segment(f, search_mode=search_mode) if w not in self.stopwords]
+
+    def expand(self, tokens: Sequence[str]) -> dict[str, float]:
+        """Query term weights: each token 1.0, its synonyms ``synonym_weight`` (never lowering
+        a word that is itself in the query)."""
+        weights: dict[str, float] = {}
+        for t in tokens:
+            weights[t] = 1.0
+        for t in tokens:
+            for s in self.synonyms.get(t, ()):
+                if s not in weights:
+                    weights[s] = self.synonym_weight
+        return weights
+
+    def topic_words(self, text: str) -> list[str]:
+        """Nouns and known business terms of a text: the topic a follow-up question inherits
+        ("国际漫游怎么开通" → ["国际漫游"])."""
+        import jieba.posseg
+
+        f = fold(text)
+        with self._lock:
+            pairs = list(jieba.posseg.POSTokenizer(self._tok).cut(f))
+        out: list[str] = []
+        for p in pairs:
+            w, flag = p.word, p.flag
+            if w in self.stopwords or not _WORD_RE.search(w):
+                continue
+            if w in self.user_words or flag.startswith(("n", "eng", "vn")):
+                out.append(w)
+        return out
+
+
+@functools.cache
+def default_pipeline() -> TextPipeline:
+    """The shared pipeline with the shipped dictionary, synonyms and stopwords."""
+    return TextPipeline()
+
+
+def plain_tokens(text: str) -> list[str]:
+    """Baseline tokens: jieba's default dictionary, precise mode, lower case, punctuation
+    dropped; no folding tables, no stopwords, no synonyms."""
+    import jieba
+
+    return [w for w in jieba.lcut(text.lower()) if _WORD_RE.search(w)]
