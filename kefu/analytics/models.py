@@ -1,0 +1,129 @@
+"""Daily roll-ups of the indicators (A1, issue #7).
+
+``DailyRollup`` holds counts and sums — never ratios — per local day × team × agent × work-order type ×
+category × region × channel, so any indicator of ``indicators.py`` can be computed for any range and any
+breakdown by summing rows. Dimensions are plain integers / strings with ``0`` / ``""`` for "none" (a
+unique key over nullable columns would not be unique in SQL), and carry no foreign keys: a roll-up row
+outlives a deleted team.
+
+Incremental maintenance (``rollup.py``) keeps, per source record ("entity": a work order with its
+timeline, surveys and return visits; a contact with its current inspection; a ticket-less return visit;
+a customer), the contribution it last made in ``RollupContribution``; an event about the entity computes
+its contribution again and adds the difference. ``RollupAppliedEvent`` is the ledger that makes a
+replayed event a no-op; the rebuild command recomputes both tables from raw data.
+
+Durations are whole milliseconds and scores hundredths of a point (integers), so that sums are exact and
+the incremental and the rebuilt tables are identical, not merely close.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+DIMENSIONS = ("team_id", "agent_id", "type", "category_id", "region", "channel")
+
+MEASURES = (
+    # Work orders (by the day named in each comment).
+    "opened",                # created on the day
+    "opened_escalated",      # created on the day and escalated (escalation level > 0)
+    "fr_due",                # first-response promise falls due on the day
+    "fr_met",                # … and the order was answered by it
+    "res_due",               # resolution promise falls due on the day
+    "res_met",               # … and the order was resolved by it
+    "resolutions",           # resolve actions on the day (a re-resolved order counts again)
+    "reopenings",            # reopen actions on the day (rework 返工)
+    "first_resolved",        # orders first resolved on the day
+    "first_resolved_clean",  # … never transferred and never reopened (FCR)
+    "resolved",              # orders whose (latest) resolution time falls on the day
+    "resolved_ms",           # Σ (resolved − created) of those, milliseconds
+    "closed",                # orders closed on the day
+    # Satisfaction surveys (by answer day; agent = the agent assessed).
+    "csat_n", "csat_sum", "csat_top2",
+    # Return visits (by due day; agent = the visiting agent).
+    "rv_due", "rv_done",
+    # Contacts (by start day; channel call → phone).
+    "contacts",              # every contact on every channel
+    "calls_offered",         # calls
+    "calls_answered",        # calls with talk time > 0
+    "calls_answered_sl",     # … answered within KEFU_SERVICE_LEVEL_SECONDS of waiting
+    "calls_abandoned",       # calls without talk time (the caller hung up waiting)
+    "answered_wait_ms",      # Σ wait of answered calls (ASA)
+    "handled",               # answered calls (AHT denominator)
+    "talk_ms", "hold_ms", "wrap_ms",  # of handled calls (AHT numerator)
+    "inspected",             # contacts whose current inspection has a score
+    "inspection_score_c",    # Σ scores, hundredths of a point
+    "inspection_vetoes",     # current inspections with a veto
+    "forbidden_hits",        # forbidden-phrase hits not waived (Q2)
+    # Customers (by creation day; region of the customer).
+    "customers_new",
+)
+
+
+class DailyRollup(models.Model):
+    day = models.DateField()
+    team_id = models.IntegerField(default=0)
+    agent_id = models.IntegerField(default=0)
+    type = models.CharField(max_length=16, default="", blank=True)
+    category_id = models.IntegerField(default=0)
+    region = models.CharField(max_length=16, default="", blank=True)
+    channel = models.CharField(max_length=16, default="", blank=True)
+
+    opened = models.BigIntegerField(default=0)
+    opened_escalated = models.BigIntegerField(default=0)
+    fr_due = models.BigIntegerField(default=0)
+    fr_met = models.BigIntegerField(default=0)
+    res_due = models.BigIntegerField(default=0)
+    res_met = models.BigIntegerField(default=0)
+    resolutions = models.BigIntegerField(default=0)
+    reopenings = models.BigIntegerField(default=0)
+    first_resolved = models.BigIntegerField(default=0)
+    first_resolved_clean = models.BigIntegerField(default=0)
+    resolved = models.BigIntegerField(default=0)
+    resolved_ms = models.BigIntegerField(default=0)
+    closed = models.BigIntegerField(default=0)
+    csat_n = models.BigIntegerField(default=0)
+    csat_sum = models.BigIntegerField(default=0)
+    csat_top2 = models.BigIntegerField(default=0)
+    rv_due = models.BigIntegerField(default=0)
+    rv_done = models.BigIntegerField(default=0)
+    contacts = models.BigIntegerField(default=0)
+    calls_offered = models.BigIntegerField(default=0)
+    calls_answered = models.BigIntegerField(default=0)
+    calls_answered_sl = models.BigIntegerField(default=0)
+    calls_abandoned = models.BigIntegerField(default=0)
+    answered_wait_ms = models.BigIntegerField(default=0)
+    handled = models.BigIntegerField(default=0)
+    talk_ms = models.BigIntegerField(default=0)
+    hold_ms = models.BigIntegerField(default=0)
+    wrap_ms = models.BigIntegerField(default=0)
+    inspected = models.BigIntegerField(default=0)
+    inspection_score_c = models.BigIntegerField(default=0)
+    inspection_vetoes = models.BigIntegerField(default=0)
+    forbidden_hits = models.BigIntegerField(default=0)
+    customers_new = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", *DIMENSIONS], name="analytics_rollup_key"),
+        ]
+        indexes = [
+            models.Index(fields=["team_id", "day"], name="analytics_rollup_team"),
+            models.Index(fields=["agent_id", "day"], name="analytics_rollup_agent"),
+        ]
+
+
+class RollupContribution(models.Model):
+    """What one source record last added to ``DailyRollup``: ``rows`` is a list of
+    ``[day ISO, team_id, agent_id, type, category_id, region, channel, {measure: n}]``.
+    ``entity`` is ``t:<ticket id>``, ``i:<interaction id>``, ``v:<return visit id>`` or ``c:<customer id>``."""
+
+    entity = models.CharField(max_length=24, primary_key=True)
+    rows = models.JSONField(default=list)
+
+
+class RollupAppliedEvent(models.Model):
+    """Outbox events the roll-up has applied, written in the applying transaction (idempotence)."""
+
+    event_id = models.BigIntegerField(primary_key=True)
+    topic = models.CharField(max_length=64)
+    applied_at = models.DateTimeField(auto_now_add=True)
