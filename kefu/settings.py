@@ -154,7 +154,8 @@ STATIC_ROOT.mkdir(exist_ok=True)
 _NODE = BASE_DIR / "node_modules"
 STATICFILES_DIRS = [
     (prefix, _NODE / sub)
-    for prefix, sub in (("vendor/htmx", "htmx.org/dist"), ("vendor/alpinejs", "alpinejs/dist"))
+    for prefix, sub in (("vendor/htmx", "htmx.org/dist"), ("vendor/alpinejs", "alpinejs/dist"),
+                        ("vendor/echarts", "echarts/dist"))
     if (_NODE / sub).is_dir()
 ]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
