@@ -127,3 +127,95 @@ class RollupAppliedEvent(models.Model):
     event_id = models.BigIntegerField(primary_key=True)
     topic = models.CharField(max_length=64)
     applied_at = models.DateTimeField(auto_now_add=True)
+
+
+# -- reports (issue #7, F4 and the e-mailed daily report) ------------------------------------------
+
+from django.conf import settings as _settings  # noqa: E402
+from django.db.models import Q as _Q  # noqa: E402
+from django.utils.translation import gettext_lazy as _  # noqa: E402
+
+
+class NoteStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    IN_PROGRESS = "in_progress", _("Being worked on")
+    DONE = "done", _("Done")
+
+
+class ImprovementNote(models.Model):
+    """F4: an improvement suggestion for one complaint cause of the cause analysis (a category, a
+    region or a product of a period), addressed to the department that can fix it; the department
+    answers and closes it. Written and changed only through ``report_services`` (audited)."""
+
+    dimension = models.CharField(_("dimension"), max_length=16)
+    cause_key = models.CharField(_("cause"), max_length=120)
+    cause_label = models.CharField(_("cause"), max_length=200)
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period to"))
+    department = models.ForeignKey("accounts.Department", on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("department"))
+    suggestion = models.TextField(_("improvement suggestion"))
+    status = models.CharField(_("status"), max_length=12, choices=NoteStatus.choices, default=NoteStatus.OPEN)
+    response = models.TextField(_("department's answer"), blank=True)
+    author = models.ForeignKey(_settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("written by"))
+    created_at = models.DateTimeField(_("created at"))
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("improvement note")
+        verbose_name_plural = _("improvement notes")
+        indexes = [models.Index(fields=["dimension", "period_start"], name="analytics_note_period")]
+
+    def __str__(self) -> str:
+        return f"{self.cause_label} → {self.department_id}"
+
+
+class ReportSubscription(models.Model):
+    """Who gets a report by e-mail every day, and at what local time: a user (their own data scope
+    and address) or a bare address (the scope of whoever subscribed it)."""
+
+    report = models.CharField(_("report"), max_length=32, default="daily_summary")
+    user = models.ForeignKey(_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="report_subscriptions", verbose_name=_("user"))
+    email = models.EmailField(_("e-mail address"), blank=True)
+    send_at = models.TimeField(_("send at (local time)"))
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(_settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("subscribed by"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("report subscription")
+        verbose_name_plural = _("report subscriptions")
+        constraints = [
+            models.CheckConstraint(condition=_Q(user__isnull=False) | ~_Q(email=""), name="report_sub_has_recipient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report} → {self.email or self.user_id}"
+
+
+class DeliveryStatus(models.TextChoices):
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed, will retry")
+    DEAD = "dead", _("Failed, gave up")
+
+
+class ReportDelivery(models.Model):
+    """One e-mail of one subscription for one report day. The unique (subscription, day) row is
+    claimed before sending, so a retried or duplicated task never sends the same day twice."""
+
+    subscription = models.ForeignKey(ReportSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    day = models.DateField(_("report day"))
+    status = models.CharField(_("status"), max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.SENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("report delivery")
+        verbose_name_plural = _("report deliveries")
+        constraints = [models.UniqueConstraint(fields=["subscription", "day"], name="report_delivery_once")]
