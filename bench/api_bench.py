@@ -132,7 +132,7 @@ def load(orders: int) -> None:
                 owner_id, assignee_id, team_id, status, version, special_mark, escalation_level, reopen_count, resolution,
                 created_at, updated_at, first_responded_at, resolved_at, closed_at, sla_started_at,
                 first_response_due_at, resolution_due_at, sla_breach_at, first_response_breached, resolution_breached,
-                sla_pauses, search_text)
+                sla_pauses, search_text, sla_step)
             SELECT 'GD' || to_char(ts AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || lpad((g %% 1000000)::text, 6, '0'),
                 t.ttype, t.prio, 'phone', cmin + (g %% ccount), t.subject, t.description, '',
                 umin + (g %% 24), umin + (g %% 24), %(team)s, st, 1, false, 0, 0, '',
@@ -142,7 +142,7 @@ def load(orders: int) -> None:
                 ts + interval '2 hours', ts + interval '48 hours',
                 CASE WHEN st = 'new' THEN ts + interval '2 hours'
                      WHEN st IN ('in_progress', 'pending_department') THEN ts + interval '48 hours' END,
-                false, false, '[]'::jsonb, t.search_text
+                false, false, '[]'::jsonb, t.search_text, 0
             FROM (
                 SELECT g,
                     CASE WHEN g %% 10 < 6 THEN now() - ((%(n)s - g) * interval '30 seconds') - interval '3 days'
