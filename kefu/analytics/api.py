@@ -11,8 +11,8 @@ from ninja import Query, Router
 
 from kefu.accounts.models import User
 
-from .indicators import INDICATORS
-from .selectors import Period, indicator_report
+from .indicators import definitions as indicator_definitions
+from .selectors import Filters, Period, breakdown, indicator_report, live_board, parse_filters, trend
 
 router = Router(tags=["analytics"])
 
@@ -27,6 +27,60 @@ def indicators(
 ) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
     return indicator_report(viewer=user, period=Period.of_days(from_, to), team_id=team, agent_id=agent)
+
+
+def _filters(team: int | None, agent: str | None, type: str | None, category: int | None, region: str | None,
+             channel: str | None) -> Filters:
+    return parse_filters(team=team, agent=agent, type=type, category=category, region=region, channel=channel)
+
+
+@router.get("/analytics/trend", response=dict[str, Any],
+            summary="One indicator per day, week or month, with the previous period and the target (A3)")
+def trend_api(
+    request: HttpRequest,
+    indicator: str = Query(..., max_length=40),
+    from_: date = Query(..., alias="from"),
+    to: date = Query(...),
+    granularity: str = Query("day", max_length=8),
+    team: int | None = None,
+    agent: str | None = Query(None, max_length=16),
+    type: str | None = Query(None, max_length=16),
+    category: int | None = None,
+    region: str | None = Query(None, max_length=32),
+    channel: str | None = Query(None, max_length=16),
+) -> dict[str, Any]:
+    user: User = request.user  # type: ignore[assignment]
+    period = Period.of_days(from_, to)
+    return trend(viewer=user, indicator=indicator, period=period, granularity=granularity,
+                 filters=_filters(team, agent, type, category, region, channel))
+
+
+@router.get("/analytics/breakdown", response=dict[str, Any],
+            summary="One indicator by team, agent, type, category, region or channel, with the previous period")
+def breakdown_api(
+    request: HttpRequest,
+    indicator: str = Query(..., max_length=40),
+    dimension: str = Query(..., max_length=16),
+    from_: date = Query(..., alias="from"),
+    to: date = Query(...),
+    team: int | None = None,
+    agent: str | None = Query(None, max_length=16),
+    type: str | None = Query(None, max_length=16),
+    category: int | None = None,
+    region: str | None = Query(None, max_length=32),
+    channel: str | None = Query(None, max_length=16),
+) -> dict[str, Any]:
+    user: User = request.user  # type: ignore[assignment]
+    period = Period.of_days(from_, to)
+    return breakdown(viewer=user, indicator=indicator, dimension=dimension, period=period,
+                     filters=_filters(team, agent, type, category, region, channel))
+
+
+@router.get("/analytics/live", response=dict[str, Any],
+            summary="Today on the floor: queue, answered, abandoned, breached and at risk within the hour")
+def live_api(request: HttpRequest, team: int | None = None, agent: str | None = Query(None, max_length=16)) -> dict[str, Any]:
+    user: User = request.user  # type: ignore[assignment]
+    return live_board(viewer=user, filters=_filters(team, agent, None, None, None, None))
 
 
 @router.get("/analytics/indicators/export", summary="The indicator report as CSV or Excel")
@@ -58,10 +112,4 @@ def export_indicators(
 
 @router.get("/analytics/definitions", response=dict[str, Any], summary="How every indicator is computed")
 def definitions(request: HttpRequest) -> dict[str, Any]:
-    return {
-        "items": [
-            {"code": i.code, "name": str(i.name), "formula": str(i.formula), "unit": i.unit, "better": i.better, "target": i.target}
-            for i in INDICATORS.values()
-        ],
-        "next": None,
-    }
+    return {"items": indicator_definitions(), "next": None}

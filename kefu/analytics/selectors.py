@@ -1,24 +1,48 @@
-"""Computing the indicators of ``indicators.py`` from the work orders, within the viewer's scope (A1)."""
+"""Reads behind the analytics API and dashboards (A1, A3): every figure a page shows comes from here.
+
+Figures are computed from summed measures (``indicators.compute``). Whole past days come from the daily
+roll-up (``DailyRollup``); for today the roll-up (kept current by the outbox consumer) is corrected from
+raw data for what cannot be known in advance — promises falling due later today are not yet counted,
+exactly as ``rollup`` counts them with ``now``. Days after today have no figures yet. ``source="raw"``
+computes the same sums straight from the records (the same contribution code, slower): tests compare
+the two, and callers whose roll-up was never built (a test database) can use it.
+
+Data scope (same rules as the work-order and contact lists): an agent sees their own figures, a team
+lead their team's, supervisors, inspectors, auditors and administrators everyone's. Asking for another
+team or agent is refused (403), never silently emptied.
+
+Callers (the reports of issue #7 among them) should use ``Period``, ``Filters``, ``scope_filters``,
+``period_sums``, ``ticket_indicators`` and ``indicator_report``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, Sum
+from django.db.models.functions import ExtractHour
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kefu.accounts.models import Role, User
-from kefu.core.errors import ValidationFailed
-from kefu.customers.models import Customer
-from kefu.tickets.models import EventKind, Ticket, TicketEvent
-from kefu.tickets.selectors import ticket_scope_q
+from kefu.accounts.models import Role, Team, User
+from kefu.core.errors import PermissionDenied, ValidationFailed
+from kefu.tickets.models import Channel, OPEN_STATUSES, Status, Ticket, TicketType
 
-from .indicators import Value, ratio
+from . import rollup
+from .indicators import ALL_DIMENSIONS, INDICATORS, Value, compute, compute_all, meets_target
+from .models import MEASURES, DailyRollup
 
 MAX_DAYS = 366
+GRANULARITIES = ("day", "week", "month")
+AT_RISK = timedelta(hours=1)
+# Dimension name in the API → roll-up column, and its position in a roll-up key.
+DIM_COLUMN = {"team": "team_id", "agent": "agent_id", "type": "type", "category": "category_id",
+              "region": "region", "channel": "channel"}
+DIM_POS = {"team": 1, "agent": 2, "type": 3, "category": 4, "region": 5, "channel": 6}
 
 
 @dataclass(frozen=True)
@@ -39,96 +63,543 @@ class Period:
         tz = timezone.get_current_timezone()
         return cls(datetime.combine(first, time.min, tz), datetime.combine(last + timedelta(days=1), time.min, tz))
 
+    @property
+    def first_day(self) -> date:
+        return timezone.localtime(self.start).date()
+
+    @property
+    def last_day(self) -> date:
+        return timezone.localtime(self.end).date() - timedelta(days=1)
+
+    @property
+    def days(self) -> int:
+        return (self.last_day - self.first_day).days + 1
+
     def previous(self) -> Period:
         """The period of the same length just before this one (A3 comparison)."""
-        return Period(self.start - (self.end - self.start), self.start)
+        return Period.of_days(self.first_day - timedelta(days=self.days), self.first_day - timedelta(days=1))
 
 
-def _scoped(viewer: User, *, team_id: int | None = None, agent_id: str | None = None) -> QuerySet[Ticket]:
-    """Orders the figures are about: the viewer's data scope (an agent sees their own figures), then
-    the optional team or agent filter."""
-    qs = Ticket.objects.all()
-    if viewer.role == Role.AGENT and not viewer.is_superuser:
-        qs = qs.filter(owner=viewer)
+@dataclass(frozen=True)
+class Filters:
+    """Breakdown filters; ``agent`` is the user's id (the API takes the 工号)."""
+
+    team: int | None = None
+    agent: int | None = None
+    type: str | None = None
+    category: int | None = None
+    region: str | None = None
+    channel: str | None = None
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(d, getattr(self, d)) for d in ALL_DIMENSIONS if getattr(self, d) is not None]
+
+
+SEES_ALL = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.INSPECTOR, Role.AUDITOR})
+
+
+def scope_filters(viewer: User, requested: Filters) -> Filters:
+    """The filters the viewer's data scope imposes on top of those requested (403 outside it)."""
+    if viewer.is_superuser or viewer.role in SEES_ALL:
+        return requested
+    if viewer.role == Role.TEAM_LEAD and viewer.team_id:
+        if requested.team is not None and requested.team != viewer.team_id:
+            raise PermissionDenied(_("You can see the figures of your own team only."), code="outside_scope")
+        if requested.agent is not None and not User.objects.filter(pk=requested.agent, team_id=viewer.team_id).exists():
+            raise PermissionDenied(_("You can see the figures of your own team only."), code="outside_scope")
+        return replace(requested, team=viewer.team_id)
+    if (requested.agent is not None and requested.agent != viewer.pk) or (
+        requested.team is not None and requested.team != viewer.team_id
+    ):
+        raise PermissionDenied(_("You can see your own figures only."), code="outside_scope")
+    return replace(requested, agent=viewer.pk)
+
+
+def parse_filters(*, team: int | None = None, agent: str | None = None, type: str | None = None,
+                  category: int | None = None, region: str | None = None, channel: str | None = None) -> Filters:
+    """Filters from request parameters (``agent`` is a 工号); unknown values are a 422 naming the field."""
+    errors: dict[str, Any] = {}
+    agent_pk = None
+    if team is not None and team != 0 and not Team.objects.filter(pk=team).exists():
+        errors["team"] = _("No such team.")
+    if agent:
+        agent_pk = User.objects.filter(agent_id=agent).values_list("pk", flat=True).first()
+        if agent_pk is None:
+            errors["agent"] = _("No agent has this agent id.")
+    if type and type not in TicketType.values:
+        errors["type"] = _("Must be one of: %(values)s.") % {"values": ", ".join(TicketType.values)}
+    if channel and channel not in Channel.values:
+        errors["channel"] = _("Must be one of: %(values)s.") % {"values": ", ".join(Channel.values)}
+    if category is not None and category != 0:
+        from kefu.tickets.models import Category
+
+        if not Category.objects.filter(pk=category).exists():
+            errors["category"] = _("No such category.")
+    if region is not None and len(region) > 16:
+        errors["region"] = _("Too long: at most %(n)d characters.") % {"n": 16}
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return Filters(team=team, agent=agent_pk, type=type or None, category=category, region=region or None,
+                   channel=channel or None)
+
+
+def check_indicator(code: str, field: str = "indicator") -> None:
+    if code not in INDICATORS:
+        raise ValidationFailed(fields={field: _("Unknown indicator. Known: %(codes)s.") % {"codes": ", ".join(INDICATORS)}})
+
+
+def check_dimension(code: str, dimension: str) -> None:
+    if dimension not in ALL_DIMENSIONS:
+        raise ValidationFailed(
+            fields={"dimension": _("Unknown dimension. Known: %(dims)s.") % {"dims": ", ".join(ALL_DIMENSIONS)}}
+        )
+    if dimension not in INDICATORS[code].dimensions:
+        raise ValidationFailed(fields={"dimension": _(
+            "“%(indicator)s” cannot be broken down by this dimension: contacts have no work-order type or category."
+        ) % {"indicator": INDICATORS[code].name}})
+
+
+# --- sums -------------------------------------------------------------------------------------------
+
+
+Sums = dict[str, float]
+
+
+def _zero() -> Sums:
+    return {m: 0 for m in (*MEASURES, "complaints_opened", "customers_on_record")}
+
+
+def _rollup_q(filters: Filters) -> Q:
+    return Q(**{DIM_COLUMN[d]: v for d, v in filters.items()})
+
+
+def _key_matches(key: tuple[Any, ...], filters: Filters) -> bool:
+    return all(key[DIM_POS[d]] == v for d, v in filters.items())
+
+
+def _bucket(day: date, granularity: str) -> str:
+    if granularity == "week":
+        return (day - timedelta(days=day.weekday())).isoformat()
+    if granularity == "month":
+        return day.strftime("%Y-%m")
+    return day.isoformat()
+
+
+def _add_row(sums: Sums, measures: dict[str, Any], type_: str | None) -> None:
+    for m in MEASURES:
+        sums[m] += measures.get(m, 0) or 0
+    if type_ is None:
+        sums["complaints_opened"] += measures.get("complaints_opened", 0) or 0
+    elif type_ == "complaint":
+        sums["complaints_opened"] += measures.get("opened", 0) or 0
+
+
+def period_sums(*, period: Period, filters: Filters, group: str | None = None, granularity: str = "day",
+                now: datetime | None = None, source: str = "rollup") -> dict[str, Sums]:
+    """Summed measures of the period, in one group ``""`` or grouped by ``group``: a dimension name,
+    or ``"time"`` (buckets of ``granularity``). Group values are strings (``"0"``/``""`` = none)."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    last = min(period.last_day, today)
+    out: dict[str, Sums] = defaultdict(_zero)
+    if last < period.first_day:
+        return {}
+
+    def gkey(day: date, key: tuple[Any, ...]) -> str:
+        if group is None:
+            return ""
+        if group == "time":
+            return _bucket(day, granularity)
+        return str(key[DIM_POS[group]])
+
+    if source == "raw":
+        for key, ms in _raw_rows(period, now):
+            day = date.fromisoformat(key[0])
+            if period.first_day <= day <= last and _key_matches(key, filters):
+                _add_row(out[gkey(day, key)], ms, key[3])
     else:
-        scope = ticket_scope_q(viewer)
-        if scope is not None:
-            qs = qs.filter(scope)
-    if team_id is not None:
-        qs = qs.filter(team_id=team_id)
-    if agent_id:
-        qs = qs.filter(owner__agent_id=agent_id)
-    return qs
+        cols = ["day"] if group == "time" else ([DIM_COLUMN[group]] if group is not None else [])
+        qs = (DailyRollup.objects.filter(_rollup_q(filters), day__gte=period.first_day, day__lte=last)
+              .values(*cols).annotate(complaints_opened=Sum("opened", filter=Q(type="complaint")),
+                                      **{m: Sum(m) for m in MEASURES}).order_by())
+        for r in qs:
+            fake = (None, r.get("team_id"), r.get("agent_id"), r.get("type"), r.get("category_id"), r.get("region"),
+                    r.get("channel"))
+            _add_row(out[gkey(r.get("day") or period.first_day, fake)], r, None)
+        if period.first_day <= today <= last:
+            for key, ms in _not_yet_due(now, filters):
+                _add_row(out[gkey(today, key)], ms, key[3])
+    _customers_on_record(out, period, last, filters, group, granularity, source)
+    return dict(out)
+
+
+def _customer_counts(last: date, region: str | None, source: str) -> list[tuple[date, str, int]]:
+    """New customers per day and region up to ``last``."""
+    if source == "raw":
+        from kefu.customers.models import Customer
+
+        counts: dict[tuple[date, str], int] = defaultdict(int)
+        qs = Customer.objects.all() if region is None else Customer.objects.filter(province=region)
+        for at, province in qs.values_list("created_at", "province"):
+            day = timezone.localtime(at).date()
+            if day <= last:
+                counts[(day, province or "")] += 1
+        return [(d, r, n) for (d, r), n in counts.items()]
+    qs = DailyRollup.objects.filter(customers_new__gt=0, day__lte=last)
+    if region is not None:
+        qs = qs.filter(region=region)
+    return list(qs.values_list("day", "region").annotate(n=Sum("customers_new")).order_by())
+
+
+def _customers_on_record(out: dict[str, Sums], period: Period, last: date, filters: Filters, group: str | None,
+                         granularity: str, source: str) -> None:
+    """Complaint rate denominator: customers on record by the end of the period (or bucket). Customers
+    belong to no team or agent, so only the region filter applies to them."""
+    counts = _customer_counts(last, filters.region, source)
+    if group == "region":
+        per_region: dict[str, int] = defaultdict(int)
+        for _d, region, n in counts:
+            per_region[region] += n
+        for key, sums in out.items():
+            sums["customers_on_record"] = per_region.get(key, 0)
+        return
+    if group == "time":
+        running = sum(n for d, _r, n in counts if d < period.first_day)
+        per_day: dict[date, int] = defaultdict(int)
+        for d, _r, n in counts:
+            per_day[d] += n
+        day = period.first_day
+        while day <= last:
+            running += per_day.get(day, 0)
+            out[_bucket(day, granularity)]["customers_on_record"] = running
+            day += timedelta(days=1)
+        return
+    total = sum(n for _d, _r, n in counts)
+    if group is None:
+        out[""]["customers_on_record"] = total
+    for sums in out.values():
+        sums["customers_on_record"] = total
+
+
+def _not_yet_due(now: datetime, filters: Filters) -> Iterable[tuple[tuple[Any, ...], dict[str, int]]]:
+    """Today's correction: the roll-up counts every promise falling due today, but one falling due
+    later today and not yet met is not counted yet (as ``rollup`` counts with ``now``)."""
+    from kefu.followup.models import ReturnVisit
+
+    tz = timezone.get_current_timezone()
+    tomorrow = datetime.combine(timezone.localtime(now).date() + timedelta(days=1), time.min, tz)
+    day = timezone.localtime(now).date().isoformat()
+    fr = Q(first_response_due_at__gte=now, first_response_due_at__lt=tomorrow, first_responded_at__isnull=True)
+    res = Q(resolution_due_at__gte=now, resolution_due_at__lt=tomorrow, resolved_at__isnull=True)
+    qs = Ticket.objects.filter(fr | res).filter(_ticket_dims_q(filters)).values(
+        "team_id", "owner_id", "type", "category_id", "channel", "first_response_due_at", "first_responded_at",
+        "resolution_due_at", "resolved_at", region=F("customer__province"),
+    )
+    for t in qs:
+        key = (day, t["team_id"] or 0, t["owner_id"] or 0, t["type"], t["category_id"] or 0, t["region"] or "", t["channel"])
+        ms = {}
+        if t["first_responded_at"] is None and t["first_response_due_at"] and now <= t["first_response_due_at"] < tomorrow:
+            ms["fr_due"] = -1
+        if t["resolved_at"] is None and t["resolution_due_at"] and now <= t["resolution_due_at"] < tomorrow:
+            ms["res_due"] = -1
+        yield key, ms
+    visits = ReturnVisit.objects.filter(due_at__gte=now, due_at__lt=tomorrow).exclude(status__in=["done", "cancelled"])
+    for v in visits.values("assignee_id", "ticket_id", team=F("ticket__team_id"), t_type=F("ticket__type"),
+                           cat=F("ticket__category_id"), chan=F("ticket__channel"), region=F("customer__province"),
+                           a_team=F("assignee__team_id")):
+        team = (v["team"] if v["ticket_id"] else v["a_team"]) or 0
+        key = (day, team, v["assignee_id"] or 0, v["t_type"] or "", v["cat"] or 0, v["region"] or "",
+               v["chan"] or "phone")
+        if _key_matches(key, filters):
+            yield key, {"rv_due": -1}
+
+
+def _ticket_dims_q(filters: Filters) -> Q:
+    fields = {"team": "team_id", "agent": "owner_id", "type": "type", "category": "category_id",
+              "region": "customer__province", "channel": "channel"}
+    q = Q()
+    for d, v in filters.items():
+        if d in ("team", "category") and v == 0:
+            q &= Q(**{f"{fields[d]}__isnull": True})
+        else:
+            q &= Q(**{fields[d]: v})
+    return q
+
+
+def _raw_rows(period: Period, now: datetime) -> Iterable[tuple[tuple[Any, ...], dict[str, int]]]:
+    """Every contribution row of the records that touch the period, counted as of ``now``."""
+    from kefu.followup.models import ReturnVisit, SurveyResponse
+    from kefu.interactions.models import Interaction
+    from kefu.tickets.models import TicketEvent
+
+    s, e = period.start, period.end
+    touching = (
+        Q(created_at__gte=s, created_at__lt=e) | Q(first_response_due_at__gte=s, first_response_due_at__lt=e)
+        | Q(resolution_due_at__gte=s, resolution_due_at__lt=e) | Q(resolved_at__gte=s, resolved_at__lt=e)
+        | Q(closed_at__gte=s, closed_at__lt=e)
+        | Q(Exists(TicketEvent.objects.filter(ticket=OuterRef("pk"), kind="status", created_at__gte=s, created_at__lt=e)))
+        | Q(Exists(SurveyResponse.objects.filter(ticket=OuterRef("pk"), created_at__gte=s, created_at__lt=e)))
+        | Q(Exists(ReturnVisit.objects.filter(ticket=OuterRef("pk"), due_at__gte=s, due_at__lt=e)))
+    )
+    ids = list(Ticket.objects.filter(touching).values_list("pk", flat=True))
+    for i in range(0, len(ids), rollup.CHUNK):
+        for rows in rollup._tickets(ids[i:i + rollup.CHUNK], now).values():
+            yield from rows.items()
+    iids = list(Interaction.objects.filter(started_at__gte=s, started_at__lt=e).values_list("pk", flat=True))
+    for i in range(0, len(iids), rollup.CHUNK):
+        for rows in rollup._interactions(iids[i:i + rollup.CHUNK]).values():
+            yield from rows.items()
+    vids = list(ReturnVisit.objects.filter(due_at__gte=s, due_at__lt=e, ticket__isnull=True).values_list("pk", flat=True))
+    for rows in rollup._visits(vids, now).values():
+        yield from rows.items()
+
+
+# --- indicators -------------------------------------------------------------------------------------
+
+
+def indicators_for(*, viewer: User, period: Period, filters: Filters = Filters(), now: datetime | None = None,
+                   source: str = "rollup") -> dict[str, Value]:
+    f = scope_filters(viewer, filters)
+    sums = period_sums(period=period, filters=f, now=now, source=source).get("") or _zero()
+    return compute_all(sums)
+
+
+def _customers_total(period: Period, f: Filters) -> float:
+    return sum(n for _d, _r, n in _customer_counts(period.last_day, f.region, "rollup"))
 
 
 def ticket_indicators(
-    *, viewer: User, period: Period, team_id: int | None = None, agent_id: str | None = None, now: datetime | None = None
+    *, viewer: User, period: Period, team_id: int | None = None, agent_id: str | None = None,
+    now: datetime | None = None, source: str = "rollup",
 ) -> dict[str, Value]:
-    now = now or timezone.now()
-    s, e = period.start, period.end
-    orders = _scoped(viewer, team_id=team_id, agent_id=agent_id)
-
-    fr = orders.filter(first_response_due_at__gte=s, first_response_due_at__lt=e).filter(
-        Q(first_responded_at__isnull=False) | Q(first_response_due_at__lt=now)
-    ).aggregate(
-        due=Count("id"),
-        met=Count("id", filter=Q(first_responded_at__isnull=False, first_responded_at__lte=F("first_response_due_at"))),
-    )
-    rs = orders.filter(resolution_due_at__gte=s, resolution_due_at__lt=e).filter(
-        Q(resolved_at__isnull=False) | Q(resolution_due_at__lt=now)
-    ).aggregate(
-        due=Count("id"),
-        met=Count("id", filter=Q(resolved_at__isnull=False, resolved_at__lte=F("resolution_due_at"))),
-    )
-    events = TicketEvent.objects.filter(ticket__in=orders.values("id"), created_at__gte=s, created_at__lt=e)
-    status_events = events.filter(kind=EventKind.STATUS)
-    resolved_ids = set(status_events.filter(data__action="resolve").values_list("ticket_id", flat=True))
-    resolutions = status_events.filter(data__action="resolve").count()
-    reopenings = status_events.filter(data__action="reopen").count()
-    transferred = set(
-        TicketEvent.objects.filter(ticket_id__in=resolved_ids, kind=EventKind.TRANSFER).values_list("ticket_id", flat=True)
-    )
-    reopened = set(
-        TicketEvent.objects.filter(ticket_id__in=resolved_ids, kind=EventKind.STATUS, data__action="reopen")
-        .values_list("ticket_id", flat=True)
-    )
-    first_time = len(resolved_ids - transferred - reopened)
-
-    opened = orders.filter(created_at__gte=s, created_at__lt=e).aggregate(
-        n=Count("id"),
-        complaints=Count("id", filter=Q(type="complaint")),
-        escalated=Count("id", filter=Q(escalation_level__gt=0)),
-    )
-    customers = Customer.objects.filter(created_at__lt=e).count()
-    durations = [
-        (resolved - created).total_seconds() / 3600
-        for created, resolved in orders.filter(resolved_at__gte=s, resolved_at__lt=e).values_list("created_at", "resolved_at")
-    ]
-    avg = Value("avg_resolution_hours", round(sum(durations) / len(durations), 2), sum(durations), len(durations)) if durations \
-        else ratio("avg_resolution_hours", 0, 0)
-    return {
-        "first_response_sla": ratio("first_response_sla", fr["met"], fr["due"]),
-        "resolution_sla": ratio("resolution_sla", rs["met"], rs["due"]),
-        "rework_rate": ratio("rework_rate", reopenings, resolutions),
-        "fcr": ratio("fcr", first_time, len(resolved_ids)),
-        "complaint_rate_per_10k": ratio("complaint_rate_per_10k", opened["complaints"], customers, scale=10000.0),
-        "escalation_rate": ratio("escalation_rate", opened["escalated"], opened["n"]),
-        "avg_resolution_hours": avg,
-    }
+    """Every indicator for the period within the viewer's scope (``agent_id`` is a 工号)."""
+    filters = parse_filters(team=team_id, agent=agent_id)
+    return indicators_for(viewer=viewer, period=period, filters=filters, now=now, source=source)
 
 
 def indicator_report(
-    *, viewer: User, period: Period, team_id: int | None = None, agent_id: str | None = None
+    *, viewer: User, period: Period, team_id: int | None = None, agent_id: str | None = None,
+    filters: Filters | None = None, now: datetime | None = None,
 ) -> dict[str, Any]:
     """This period's figures beside the previous period's and the targets (A3)."""
-    now = timezone.now()
-    current = ticket_indicators(viewer=viewer, period=period, team_id=team_id, agent_id=agent_id, now=now)
-    before = ticket_indicators(viewer=viewer, period=period.previous(), team_id=team_id, agent_id=agent_id, now=now)
+    now = now or timezone.now()
+    f = filters if filters is not None else parse_filters(team=team_id, agent=agent_id)
+    current = indicators_for(viewer=viewer, period=period, filters=f, now=now)
+    before = indicators_for(viewer=viewer, period=period.previous(), filters=f, now=now)
     items = []
     for code, value in current.items():
         row = value.as_dict()
         prev = before[code].value
         row["previous"] = prev
         row["change"] = None if prev is None or value.value is None else round(value.value - prev, 2)
+        row["meets_target"] = meets_target(code, value.value)
         items.append(row)
     return {"from": period.start, "to": period.end, "items": items}
+
+
+def trend(*, viewer: User, indicator: str, period: Period, granularity: str = "day", filters: Filters = Filters(),
+          now: datetime | None = None) -> dict[str, Any]:
+    """The indicator per day, week or month of the period, the previous period's series aligned by
+    position, and the target (A3)."""
+    check_indicator(indicator)
+    if granularity not in GRANULARITIES:
+        raise ValidationFailed(fields={"granularity": _("Must be one of: %(values)s.") % {"values": ", ".join(GRANULARITIES)}})
+    now = now or timezone.now()
+    f = scope_filters(viewer, filters)
+    prev_period = period.previous()
+    cur = period_sums(period=period, filters=f, group="time", granularity=granularity, now=now)
+    prev = period_sums(period=prev_period, filters=f, group="time", granularity=granularity, now=now)
+    buckets, prev_buckets = _buckets(period, granularity), _buckets(prev_period, granularity)
+    points = []
+    for i, b in enumerate(buckets):
+        v = compute(indicator, cur.get(b) or _zero())
+        pb = prev_buckets[i] if i < len(prev_buckets) else None
+        pv = compute(indicator, prev.get(pb) or _zero()) if pb else None
+        points.append({"bucket": b, "value": v.value, "numerator": v.numerator, "denominator": v.denominator,
+                       "previous_bucket": pb, "previous": pv.value if pv else None})
+    total = indicators_for(viewer=viewer, period=period, filters=filters, now=now)[indicator]
+    prev_total = indicators_for(viewer=viewer, period=prev_period, filters=filters, now=now)[indicator]
+    ind = INDICATORS[indicator]
+    empty = all(p["value"] is None for p in points)
+    return {
+        "indicator": indicator, "name": str(ind.name), "unit": ind.unit, "better": ind.better,
+        "target": ind.target, "formula": str(ind.formula), "granularity": granularity,
+        "from": period.first_day, "to": period.last_day, "points": points,
+        "total": total.as_dict(), "previous_total": prev_total.value,
+        "empty_reason": str(_("No data in this period.")) if empty else "",
+    }
+
+
+def _buckets(period: Period, granularity: str) -> list[str]:
+    out: list[str] = []
+    day = period.first_day
+    while day <= period.last_day:
+        b = _bucket(day, granularity)
+        if not out or out[-1] != b:
+            out.append(b)
+        day += timedelta(days=1)
+    return out
+
+
+def breakdown(*, viewer: User, indicator: str, dimension: str, period: Period, filters: Filters = Filters(),
+              now: datetime | None = None, limit: int = 50) -> dict[str, Any]:
+    """The indicator per team, agent, type, category, region or channel, with the previous period's
+    value of each and the target; largest denominator first."""
+    check_indicator(indicator)
+    check_dimension(indicator, dimension)
+    now = now or timezone.now()
+    f = scope_filters(viewer, filters)
+    cur = period_sums(period=period, filters=f, group=dimension, now=now)
+    prev = period_sums(period=period.previous(), filters=f, group=dimension, now=now)
+    if dimension != "region":
+        total = _customers_total(period, f)
+        for s in [*cur.values(), *prev.values()]:
+            s["customers_on_record"] = total
+    labels = dimension_labels(dimension, cur.keys())
+    rows = []
+    for value_key, sums in cur.items():
+        v = compute(indicator, sums)
+        if not v.denominator and not v.numerator:
+            continue
+        pv = compute(indicator, prev[value_key]).value if value_key in prev else None
+        rows.append({"key": value_key, "label": labels.get(value_key, value_key), "value": v.value,
+                     "numerator": v.numerator, "denominator": v.denominator, "previous": pv,
+                     "meets_target": meets_target(indicator, v.value)})
+    rows.sort(key=lambda r: (-r["denominator"], r["label"]))
+    ind = INDICATORS[indicator]
+    return {
+        "indicator": indicator, "name": str(ind.name), "unit": ind.unit, "better": ind.better, "target": ind.target,
+        "dimension": dimension, "from": period.first_day, "to": period.last_day, "items": rows[:limit],
+        "empty_reason": "" if rows else str(_("No data in this period.")),
+    }
+
+
+def dimension_labels(dimension: str, keys: Iterable[str]) -> dict[str, str]:
+    keys = list(keys)
+    none = str(_("(none)"))
+    if dimension == "team":
+        names = dict(Team.objects.filter(pk__in=[int(k) for k in keys if k != "0"]).values_list("pk", "name"))
+        return {k: names.get(int(k), none) if k != "0" else none for k in keys}
+    if dimension == "agent":
+        users = User.objects.in_bulk([int(k) for k in keys if k != "0"])
+        return {k: users[int(k)].label if int(k) in users else none for k in keys}
+    if dimension == "category":
+        from kefu.tickets.models import Category
+
+        cats = Category.objects.in_bulk([int(k) for k in keys if k != "0"])
+        return {k: cats[int(k)].name if int(k) in cats else none for k in keys}
+    if dimension == "type":
+        return {k: str(TicketType(k).label) if k in TicketType.values else none for k in keys}
+    if dimension == "channel":
+        return {k: str(Channel(k).label) if k in Channel.values else none for k in keys}
+    return {k: k or none for k in keys}
+
+
+# --- live floor board -----------------------------------------------------------------------------
+
+
+def live_board(*, viewer: User, filters: Filters = Filters(), now: datetime | None = None) -> dict[str, Any]:
+    """Today on the floor, from raw data: the queue now, calls answered and abandoned, orders breached
+    and at risk within the hour, and calls per hour."""
+    from kefu.interactions.models import Interaction
+
+    now = now or timezone.now()
+    f = scope_filters(viewer, filters)
+    tz = timezone.get_current_timezone()
+    start = datetime.combine(timezone.localtime(now).date(), time.min, tz)
+    orders = Ticket.objects.filter(_ticket_dims_q(f))
+    q_new = orders.filter(status=Status.NEW).count()
+    running = orders.filter(sla_breach_at__isnull=False)
+    breached = running.filter(sla_breach_at__lte=now).count()
+    at_risk = running.filter(sla_breach_at__gt=now, sla_breach_at__lte=now + AT_RISK).count()
+    waiting = orders.filter(status__in=[Status.PENDING_DEPARTMENT, Status.PENDING_CUSTOMER]).count()
+    opened_today = orders.filter(created_at__gte=start, created_at__lte=now).count()
+    calls = Interaction.objects.filter(channel="call", started_at__gte=start, started_at__lte=now)
+    if f.team is not None:
+        calls = calls.filter(team_id=f.team or None)
+    if f.agent is not None:
+        calls = calls.filter(agent_id=f.agent)
+    if f.region is not None:
+        calls = calls.filter(customer__province=f.region)
+    if f.type is not None or f.category is not None or (f.channel is not None and f.channel != "phone"):
+        calls = calls.none()
+    hours: dict[int, dict[str, int]] = {h: {"answered": 0, "abandoned": 0} for h in range(24)}
+    for r in calls.annotate(h=ExtractHour("started_at", tzinfo=tz)).values("h").annotate(
+        answered=Count("id", filter=Q(talk_seconds__gt=0)), all=Count("id"),
+    ).order_by():
+        hours[r["h"]] = {"answered": r["answered"] or 0, "abandoned": (r["all"] or 0) - (r["answered"] or 0)}
+    answered = sum(h["answered"] for h in hours.values())
+    abandoned = sum(h["abandoned"] for h in hours.values())
+    offered = answered + abandoned
+    return {
+        "at": now, "queue": q_new, "waiting": waiting, "breached": breached, "at_risk": at_risk,
+        "opened_today": opened_today, "answered": answered, "abandoned": abandoned, "offered": offered,
+        "answer_rate": round(answered / offered * 100, 2) if offered else None,
+        "hours": [{"hour": h, **hours[h]} for h in range(24) if h <= timezone.localtime(now).hour],
+        "open": orders.filter(status__in=OPEN_STATUSES).count(),
+    }
+
+
+# --- drill-down ---------------------------------------------------------------------------------------
+
+
+def drill_ticket_q(*, indicator: str, period: Period, filters: Filters) -> Q:
+    """The work orders behind an indicator's figure (for the /w/ list): the orders its denominator
+    counts, in the dimensions chosen."""
+    from kefu.followup.models import ReturnVisit, SurveyResponse
+    from kefu.tickets.models import TicketEvent
+
+    s, e = period.start, period.end
+    q = _ticket_dims_q(replace(filters, agent=None) if indicator in ("csat", "csat_satisfied", "return_visit_completion") else filters)
+    if indicator in ("first_response_sla",):
+        return q & Q(first_response_due_at__gte=s, first_response_due_at__lt=e)
+    if indicator == "resolution_sla":
+        return q & Q(resolution_due_at__gte=s, resolution_due_at__lt=e)
+    if indicator == "fcr":
+        first = (TicketEvent.objects.filter(kind="status", data__action="resolve").values("ticket_id")
+                 .annotate(first=Min("created_at")).filter(first__gte=s, first__lt=e).values("ticket_id"))
+        return q & Q(pk__in=first)
+    if indicator == "rework_rate":
+        return q & Q(pk__in=TicketEvent.objects.filter(kind="status", data__action__in=["resolve", "reopen"],
+                                                      created_at__gte=s, created_at__lt=e).values("ticket_id"))
+    if indicator == "avg_resolution_hours":
+        return q & Q(resolved_at__gte=s, resolved_at__lt=e)
+    if indicator in ("csat", "csat_satisfied"):
+        sr = SurveyResponse.objects.filter(created_at__gte=s, created_at__lt=e)
+        if filters.agent is not None:
+            sr = sr.filter(agent_id=filters.agent)
+        return q & Q(pk__in=sr.values("ticket_id"))
+    if indicator == "return_visit_completion":
+        rv = ReturnVisit.objects.filter(due_at__gte=s, due_at__lt=e).exclude(status="cancelled")
+        if filters.agent is not None:
+            rv = rv.filter(assignee_id=filters.agent)
+        return q & Q(pk__in=rv.values("ticket_id"))
+    if indicator == "complaint_rate_per_10k":
+        q &= Q(type="complaint")
+    return q & Q(created_at__gte=s, created_at__lt=e)
+
+
+def drill_contacts(*, viewer: User, indicator: str, period: Period, filters: Filters, limit: int = 100) -> list[Any]:
+    """The contacts behind a contact indicator's figure, newest first, within the viewer's scope."""
+    from kefu.interactions.selectors import interaction_qs_for
+
+    f = scope_filters(viewer, filters)
+    qs = interaction_qs_for(viewer).filter(started_at__gte=period.start, started_at__lt=period.end)
+    if f.team is not None:
+        qs = qs.filter(team_id=f.team or None)
+    if f.agent is not None:
+        qs = qs.filter(agent_id=f.agent)
+    if f.region is not None:
+        qs = qs.filter(customer__province=f.region)
+    if f.channel is not None:
+        back = {v: k for k, v in rollup.CONTACT_CHANNEL.items()}
+        qs = qs.filter(channel=back.get(f.channel, f.channel))
+    if f.type is not None or f.category is not None:
+        qs = qs.none()
+    if indicator in ("answer_rate", "service_level", "asa", "abandonment_rate", "aht"):
+        qs = qs.filter(channel="call")
+    if indicator == "forbidden_per_1000":
+        qs = qs.filter(inspections__current=True, inspections__forbidden_count__gt=0)
+    if indicator == "inspection_score":
+        qs = qs.filter(inspections__current=True, inspections__score__isnull=False)
+    return list(qs.select_related("agent").order_by("-started_at", "-id")[:limit])

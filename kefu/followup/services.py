@@ -115,11 +115,13 @@ def cyclical_visits_schedule(*, now: datetime | None = None) -> int:
     for customer in Customer.objects.filter(special_mark=True, do_not_disturb=False).exclude(pk__in=recent)[:1000]:
         last = Ticket.objects.filter(customer=customer).order_by("-id").select_related("owner").first()
         with transaction.atomic():
-            ReturnVisit.objects.create(
+            visit = ReturnVisit.objects.create(
                 customer=customer, kind=VisitKind.CALL, reason=VisitReason.CYCLICAL,
                 assignee=last.owner if last is not None and last.owner.is_active else None,
                 scheduled_at=in_call_window(now), due_at=now + timedelta(days=7),
             )
+            # Issue #7: the analytics roll-up counts return visits falling due.
+            outbox.put("return_visit.scheduled", visit_id=visit.pk, ticket_id=None)
         made += 1
     return made
 

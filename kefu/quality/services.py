@@ -237,6 +237,8 @@ def inspection_score(*, actor: User, inspection_id: int, points: Mapping[str, fl
     ReviewTask.objects.filter(inspection=inspection, done_at__isnull=True).update(done_at=now, reviewer=actor)
     audit_record(actor=actor, action="quality.scored", obj=inspection,
                  changes={"points": dict(points), "score": [before, inspection.score]}, reason=comment)
+    # Issue #7: the score changed; the analytics roll-up recounts the contact.
+    outbox.put("quality.scored", inspection_id=inspection.pk, interaction_id=inspection.interaction_id)
     return inspection
 
 

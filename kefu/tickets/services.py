@@ -374,6 +374,8 @@ def ticket_set_priority(
         first_response_due_at=ticket.first_response_due_at, resolution_due_at=ticket.resolution_due_at,
     )
     audit_record(actor=actor, action="ticket.priority", obj=ticket, changes={"from": old, "to": priority}, reason=reason)
+    # Issue #7: the promises moved; the analytics roll-up recounts the order.
+    outbox.put("ticket.priority_changed", ticket_id=ticket.pk, old=old, new=priority)
     return ticket
 
 
