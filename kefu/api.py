@@ -5,6 +5,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from kefu.analytics.api import router as analytics_router
+from kefu.analytics.api_reports import router as analytics_reports_router
 from kefu.core.api import bearer_auth, install_handlers
 from kefu.customers.api import router as customers_router
 from kefu.followup.api import router as followup_router
@@ -27,6 +28,7 @@ install_handlers(api)
 api.add_router("", customers_router)
 api.add_router("", tickets_router)
 api.add_router("", analytics_router)
+api.add_router("", analytics_reports_router)
 api.add_router("", knowledge_router)
 api.add_router("", interactions_router)
 api.add_router("", quality_router)

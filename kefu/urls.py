@@ -26,5 +26,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/", include("kefu.portal.urls")),
     path("q/", include("kefu.quality.urls")),
+    path("a/r/", include("kefu.analytics.report_urls")),  # reports (issue #7), before the dashboards' /a/
     path("", include("kefu.web.urls")),
 ]

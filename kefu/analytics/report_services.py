@@ -23,7 +23,7 @@ from kefu.core.errors import NotFound, PermissionDenied, ValidationFailed
 
 from .models import DeliveryStatus, ImprovementNote, NoteStatus, ReportDelivery, ReportSubscription
 from .report_export import XLSX_TYPE, report_filename, report_xlsx
-from .reports import DIMENSIONS, REPORTS, Period, report_build
+from .reports import DIMENSIONS, REPORTS, Period, first_day, last_day, report_build
 
 log = logging.getLogger(__name__)
 MANAGER_ROLES = (Role.SUPERVISOR, Role.ADMIN)
@@ -77,8 +77,8 @@ def improvement_note_create(
     now = timezone.now()
     note = ImprovementNote.objects.create(
         dimension=dimension, cause_key=key, cause_label=label, department=dept, suggestion=text, author=actor,
-        period_start=period.first_day,
-        period_end=period.last_day, created_at=now, updated_at=now,
+        period_start=first_day(period),
+        period_end=last_day(period), created_at=now, updated_at=now,
     )
     audit_record(actor=actor, action="analytics.note_created", obj=note,
                  changes={"cause": key, "department": dept.code, "period": [note.period_start, note.period_end]})

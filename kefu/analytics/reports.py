@@ -86,17 +86,25 @@ class Report:
 
     @property
     def first_day(self) -> date:
-        return self.period.first_day
+        return first_day(self.period)
 
     @property
     def last_day(self) -> date:
-        return self.period.last_day
+        return last_day(self.period)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "title": self.title, "from": self.first_day, "to": self.last_day,
             "masked": self.masked, "params": self.params, "tables": [t.as_dict() for t in self.tables],
         }
+
+
+def first_day(period: Period) -> date:
+    return timezone.localtime(period.start).date()
+
+
+def last_day(period: Period) -> date:
+    return timezone.localtime(period.end).date() - timedelta(days=1)
 
 
 def share(numerator: float, denominator: float) -> float | None:
@@ -556,8 +564,8 @@ def complaint_causes(*, viewer: User, period: Period, dimension: str = "category
         counted[key] += 1
         labels[key] = label
     # Notes written for a period that overlaps this one.
-    notes = list(ImprovementNote.objects.filter(dimension=dimension, period_start__lte=period.last_day,
-                                                period_end__gte=period.first_day)
+    notes = list(ImprovementNote.objects.filter(dimension=dimension, period_start__lte=last_day(period),
+                                                period_end__gte=first_day(period))
                  .select_related("department", "author").order_by("-created_at", "-id"))
     per_cause = Counter(n.cause_key for n in notes)
     rows = pareto((k, labels[k], n) for k, n in counted.items())
