@@ -20,6 +20,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
 app = Celery("kefu")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["kefu.tickets", "kefu.notifications", "kefu.followup", "kefu.core"])
+app.autodiscover_tasks(["kefu.analytics"], related_name="report_tasks")  # the e-mailed reports
 
 
 def beat_schedule() -> dict[str, dict[str, object]]:
@@ -29,6 +30,8 @@ def beat_schedule() -> dict[str, dict[str, object]]:
         "sla-sweep": {"task": "kefu.tickets.sla_sweep_task", "schedule": float(settings.KEFU_SLA_SWEEP_SECONDS)},
         "dispatch-due": {"task": "kefu.notifications.dispatch_due_task", "schedule": float(settings.KEFU_DISPATCH_SECONDS)},
         "followup-cycle": {"task": "kefu.followup.followup_cycle_task", "schedule": float(settings.KEFU_FOLLOWUP_SECONDS)},
+        "report-subscriptions": {"task": "kefu.analytics.report_subscriptions_due_task",
+                                 "schedule": float(settings.KEFU_REPORT_SWEEP_SECONDS)},
     }
 
 

@@ -247,8 +247,9 @@ def report_subscriptions_due(*, now: datetime | None = None) -> dict[str, int]:
     local = timezone.localtime(now)
     day = local.date() - timedelta(days=1)
     counts = {"sent": 0, "skipped": 0, "failed": 0}
+    finished = ReportDelivery.objects.filter(day=day, status__in=[DeliveryStatus.SENT, DeliveryStatus.DEAD])
     due = ReportSubscription.objects.filter(active=True, send_at__lte=local.time()).exclude(
-        deliveries__day=day, deliveries__status__in=[DeliveryStatus.SENT, DeliveryStatus.DEAD]).values_list("pk", flat=True)
+        pk__in=finished.values("subscription_id")).order_by("pk").values_list("pk", flat=True)
     for pk in list(due):
         counts[report_subscription_send(subscription_id=pk, day=day, now=now)] += 1
     return counts

@@ -210,3 +210,15 @@ def test_page_improvement_note_form_F4(data: Any, client: Any, centre: Any) -> N
     r = client.post("/a/r/notes/", {"from": "2030-03-01", "to": "2030-03-31", "dimension": "category", "cause": cause,
                                     "department": "billing", "suggestion": ""})
     assert "此字段为必填项。" in client.get(r["Location"]).content.decode() and ImprovementNote.objects.count() == 1
+
+
+def test_admin_lists_subscriptions_and_audits_their_edits_A2(centre: Any, client: Any) -> None:
+    client.force_login(centre["users"]["admin"])
+    r = client.post("/admin/analytics/reportsubscription/add/",
+                    {"report": "daily_summary", "email": "boss@example.com", "send_at": "08:00", "active": "on"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    sub = ReportSubscription.objects.get()
+    assert sub.created_by == centre["users"]["admin"]
+    assert AuditRecord.objects.filter(action="admin.add", object_id=str(sub.pk)).count() == 1
+    for url in ("/admin/analytics/reportsubscription/", "/admin/analytics/reportdelivery/", "/admin/analytics/improvementnote/"):
+        assert client.get(url).status_code == 200
