@@ -27,5 +27,6 @@ urlpatterns = [
     path("portal/", include("kefu.portal.urls")),
     path("q/", include("kefu.quality.urls")),
     path("a/r/", include("kefu.analytics.report_urls")),  # reports (issue #7), before the dashboards' /a/
+    path("a/", include("kefu.analytics.urls")),  # dashboards (issue #7)
     path("", include("kefu.web.urls")),
 ]

@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kefu.accounts.models import Role, Team, User
-from kefu.core.errors import PermissionDenied, ValidationFailed
+from kefu.core.errors import KefuError, PermissionDenied, ValidationFailed
 from kefu.tickets.models import Channel, OPEN_STATUSES, Status, Ticket, TicketType
 
 from . import rollup
@@ -603,3 +603,29 @@ def drill_contacts(*, viewer: User, indicator: str, period: Period, filters: Fil
     if indicator == "inspection_score":
         qs = qs.filter(inspections__current=True, inspections__score__isnull=False)
     return list(qs.select_related("agent").order_by("-started_at", "-id")[:limit])
+
+
+def drill_from_params(*, viewer: User, params: Any) -> tuple[Q | None, str]:
+    """The /w/ list's analytics filter (``ind``, ``from``, ``to`` and the dimensions, as the dashboards
+    link them): the orders behind the figure within the viewer's analytics scope, and a description.
+    Nothing asked → (None, ""); a bad or out-of-scope filter matches nothing and says so."""
+    code = (params.get("ind") or "").strip()
+    if not code:
+        return None, ""
+    try:
+        check_indicator(code, field="ind")
+        period = Period.of_days(date.fromisoformat(params.get("from") or ""), date.fromisoformat(params.get("to") or ""))
+
+        def num(name: str) -> int | None:
+            v = (params.get(name) or "").strip()
+            return int(v) if v.isdigit() else None
+
+        filters = parse_filters(team=num("team"), agent=(params.get("agent") or "").strip() or None,
+                                category=num("category"), region=(params.get("region") or "").strip() or None,
+                                channel=(params.get("channel") or "").strip() or None)
+        f = scope_filters(viewer, filters)
+    except (KefuError, ValueError):
+        return Q(pk__in=[]), str(_("The figure's filter is not valid; nothing is listed."))
+    text = _("Behind the figure “%(indicator)s”, %(first)s – %(last)s") % {
+        "indicator": INDICATORS[code].name, "first": period.first_day.isoformat(), "last": period.last_day.isoformat()}
+    return drill_ticket_q(indicator=code, period=period, filters=f), str(text)

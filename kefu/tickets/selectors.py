@@ -104,6 +104,8 @@ class TicketFilters:
     created_from: datetime | None = None
     created_to: datetime | None = None
     q: str | None = None
+    # Issue #7: the orders behind an analytics figure (kefu.analytics.selectors.drill_from_params).
+    extra: Q | None = None
 
 
 def encode_cursor(last_id: int) -> str:
@@ -202,6 +204,8 @@ def ticket_list(*, viewer: User, filters: TicketFilters, cursor: str | None = No
         qs = qs.filter(created_at__gte=f.created_from)
     if f.created_to:
         qs = qs.filter(created_at__lt=f.created_to)
+    if f.extra is not None:
+        qs = qs.filter(f.extra)
     if f.q:
         cond, where, params = text_query_q(f.q)
         if cond is not None:

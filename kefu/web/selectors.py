@@ -17,6 +17,7 @@ from kefu.tickets import selectors as tsel
 from kefu.tickets.models import OPEN_STATUSES, Priority, Status, Ticket, TicketType
 
 TABS = ("mine", "owned", "scope")
+ANALYTICS_PARAMS = ("ind", "from", "to", "team", "agent", "category", "region", "channel")
 SORTS = ("newest", "due")
 AT_RISK = timedelta(hours=1)
 
@@ -31,6 +32,10 @@ class ListQuery:
     breached: bool = False
     sort: str = "newest"
     cursor: str = ""
+    # Issue #7: dashboards link here with the figure's filter (ind, from, to, team, agent, category,
+    # region, channel) and at_risk=1 (promise due within the hour).
+    analytics: tuple[tuple[str, str], ...] = ()
+    at_risk: bool = False
 
     @classmethod
     def parse(cls, params: Any) -> ListQuery:
@@ -49,10 +54,26 @@ class ListQuery:
             breached=params.get("breached") == "1",
             sort=sort if sort in SORTS else "newest",
             cursor=(params.get("cursor") or "")[:64],
+            analytics=tuple((k, (params.get(k) or "")[:32]) for k in ANALYTICS_PARAMS if params.get(k))
+            if params.get("ind") else (),
+            at_risk=params.get("at_risk") == "1",
         )
 
-    def filters(self) -> tsel.TicketFilters:
+    def extra_q(self, viewer: User) -> tuple[Q | None, str]:
+        """The analytics filter as a condition on orders, and its description for the page."""
+        from kefu.analytics.selectors import drill_from_params
+
+        q, text = drill_from_params(viewer=viewer, params=dict(self.analytics)) if self.analytics else (None, "")
+        if self.at_risk:
+            now = timezone.now()
+            risk = Q(sla_breach_at__gt=now, sla_breach_at__lte=now + AT_RISK)
+            q = risk if q is None else q & risk
+        return q, text
+
+    def filters(self, viewer: User | None = None) -> tsel.TicketFilters:
+        extra = self.extra_q(viewer)[0] if viewer is not None else None
         return tsel.TicketFilters(
+            extra=extra,
             status=list(self.status) or None, type=list(self.type) or None, priority=list(self.priority) or None,
             assignee="me" if self.tab == "mine" else None, owner="me" if self.tab == "owned" else None,
             breached=True if self.breached else None, q=self.q or None,
@@ -63,7 +84,7 @@ def workspace_rows(*, viewer: User, query: ListQuery, limit: int = 50) -> tuple[
     """A page of the agent's list. Newest first pages by cursor; "due soonest" lists the orders
     whose clock runs, earliest promise first (the indexed breach moment), first page only."""
     if query.sort == "newest":
-        return tsel.ticket_list(viewer=viewer, filters=query.filters(), cursor=query.cursor or None, limit=limit)
+        return tsel.ticket_list(viewer=viewer, filters=query.filters(viewer), cursor=query.cursor or None, limit=limit)
     qs = (
         tsel.ticket_qs_for(viewer).filter(sla_breach_at__isnull=False)
         .select_related(*tsel.LIST_RELATED).defer(*tsel.LIST_DEFERRED)
@@ -80,6 +101,9 @@ def workspace_rows(*, viewer: User, query: ListQuery, limit: int = 50) -> tuple[
         qs = qs.filter(owner=viewer)
     if query.breached:
         qs = qs.filter(sla_breach_at__lt=timezone.now())
+    extra = query.extra_q(viewer)[0]
+    if extra is not None:
+        qs = qs.filter(extra)
     if query.q:
         cond, where, params = tsel.text_query_q(query.q)
         if cond is not None:

@@ -133,6 +133,8 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         "statuses": Status.choices, "types": TicketType.choices, "priorities": Priority.choices,
         "saved_views": list(user.saved_views.all()), "current_query": request.GET.urlencode(),
         "tab_base": base.urlencode(), "sees_all": user.role in ALL_TICKETS_ROLES,
+        "analytics_filter": query.extra_q(user)[1] if query.analytics else "",
+        "analytics_params": query.analytics, "at_risk": query.at_risk,
     })
 
 
