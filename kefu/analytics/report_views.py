@@ -65,11 +65,23 @@ def _cell(value: Any, kind: str) -> str:
     return str(value)
 
 
+def _bands(columns: list[Any]) -> list[tuple[str, int, Any]]:
+    """The top header row: (group, how many columns, the column when it has no group)."""
+    bands: list[tuple[str, int, Any]] = []
+    for c in columns:
+        if c.group and bands and bands[-1][0] == c.group:
+            bands[-1] = (c.group, bands[-1][1] + 1, None)
+        else:
+            bands.append((c.group, 1, None if c.group else c))
+    return bands if any(c.group for c in columns) else []
+
+
 def _tables(report: Report) -> list[dict[str, Any]]:
     out = []
     for t in report.tables:
         cols = t.columns
         out.append({
+            "bands": _bands(cols), "grouped": [c for c in cols if c.group],
             "key": t.key, "title": t.title, "columns": cols, "empty": t.empty, "notes": t.notes,
             "rows": [[(c, _cell(r.get(c.key), c.kind), r.get(c.key)) for c in cols] for r in t.rows],
             "total": [(c, _cell(t.total.get(c.key), c.kind)) for c in cols] if t.total else None,

@@ -55,6 +55,7 @@ class Column:
     key: str
     label: str
     kind: Kind = "int"
+    group: str = ""  # a heading over neighbouring columns (pages only; files keep one header row)
 
 
 @dataclass
@@ -263,17 +264,24 @@ def daily_summary(*, viewer: User, period: Period, group: str | None = None, age
                     Column("team", _("Team"), "text")]
     else:
         columns += [Column("day", _("Date"), "text")]
+    calls_g, orders_g, solved_g, visits_g = (_("Call answering"), _("Work orders taken by type"), _("Problem solving"),
+                                          _("Return visits"))
     columns += [
-        Column("calls_offered", _("Calls received")), Column("calls_answered", _("Calls answered")),
-        Column("calls_missed", _("Calls not answered")), Column("answer_rate", _("Answer rate (%)"), "percent"),
-        Column("within_three_rings", _("Answered within three rings")),
-        Column("avg_ring_seconds", _("Average ring (s)"), "float"),
-        Column("avg_talk_seconds", _("Average talk time (s)"), "float"),
-        Column("orders", _("Work orders taken")),
-        *[Column(t, str(label)) for t, label in TYPE_COLUMNS],
-        Column("solved_24h", _("Solved within 24 h")), Column("transferred", _("Transferred")),
-        Column("still_open", _("Still open at period end")), Column("solve_rate", _("Solve rate (%)"), "percent"),
-        Column("visits", _("Return visits done")), Column("visits_satisfied", _("Satisfied on return visit")),
+        Column("calls_offered", _("Calls received"), group=calls_g),
+        Column("calls_answered", _("Calls answered"), group=calls_g),
+        Column("calls_missed", _("Calls not answered"), group=calls_g),
+        Column("answer_rate", _("Answer rate (%)"), "percent", group=calls_g),
+        Column("within_three_rings", _("Answered within three rings"), group=calls_g),
+        Column("avg_ring_seconds", _("Average ring (s)"), "float", group=calls_g),
+        Column("avg_talk_seconds", _("Average talk time (s)"), "float", group=calls_g),
+        Column("orders", _("Work orders taken"), group=orders_g),
+        *[Column(t, str(label), group=orders_g) for t, label in TYPE_COLUMNS],
+        Column("solved_24h", _("Solved within 24 h"), group=solved_g),
+        Column("transferred", _("Transferred"), group=solved_g),
+        Column("still_open", _("Still open at period end"), group=solved_g),
+        Column("solve_rate", _("Solve rate (%)"), "percent", group=solved_g),
+        Column("visits", _("Return visits done"), group=visits_g),
+        Column("visits_satisfied", _("Satisfied on return visit"), group=visits_g),
     ]
     sums: Counter[str] = Counter()
 
