@@ -43,7 +43,7 @@ from kefu.tickets.models import EventKind, Status, Ticket, TicketEvent, TicketTy
 
 from .selectors import Period
 
-Kind = Literal["text", "int", "float", "percent"]
+Kind = Literal["text", "date", "int", "float", "percent"]
 # Q1: "振铃声不应超过三声" — the same 15 s the ring-time inspection rule uses by default.
 THREE_RINGS_SECONDS = 15.0
 # Pareto classes: the causes that make up the first 80 % of complaints are A, up to 95 % B, the rest C.
@@ -263,7 +263,7 @@ def daily_summary(*, viewer: User, period: Period, group: str | None = None, age
         columns += [Column("agent_id", _("Agent ID"), "text"), Column("agent", _("Agent"), "text"),
                     Column("team", _("Team"), "text")]
     else:
-        columns += [Column("day", _("Date"), "text")]
+        columns += [Column("day", _("Date"), "date")]
     calls_g, orders_g, solved_g, visits_g = (_("Call answering"), _("Work orders taken by type"), _("Problem solving"),
                                           _("Return visits"))
     columns += [
@@ -497,7 +497,7 @@ def feedback_register(*, viewer: User, period: Period, agent_id: str | None = No
     for i, r in enumerate(rows, start=1):
         r["no"] = i
     columns = [
-        Column("no", _("No.")), Column("date", _("Date"), "text"), Column("number", _("Work order"), "text"),
+        Column("no", _("No.")), Column("date", _("Date"), "date"), Column("number", _("Work order"), "text"),
         Column("kind", _("Kind"), "text"), Column("customer", _("Customer"), "text"),
         Column("phone", _("Contact phone"), "text"), Column("region", _("Region"), "text"),
         Column("category", _("Category"), "text"), Column("summary", _("Feedback"), "text"),
@@ -592,7 +592,7 @@ def complaint_causes(*, viewer: User, period: Period, dimension: str = "category
     note_table = Table("notes", _("Improvement notes"), [
         Column("id", _("No.")), Column("cause", _("Cause"), "text"), Column("department", _("Addressed to"), "text"),
         Column("suggestion", _("Improvement suggestion"), "text"), Column("author", _("Written by"), "text"),
-        Column("written", _("Written on"), "text"), Column("status", _("Status"), "text"),
+        Column("written", _("Written on"), "date"), Column("status", _("Status"), "text"),
         Column("response", _("Department's answer"), "text"),
     ], [
         {"id": n.pk, "cause": n.cause_label, "department": n.department.name, "suggestion": n.suggestion,
