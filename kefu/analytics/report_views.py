@@ -25,6 +25,8 @@ from .api_reports import render_report
 from .reports import DIMENSIONS, REPORTS, Report, report_build, report_period, report_spec
 
 PER_DAY = ("daily_summary",)
+# A page lists at most this many rows of a table (a month's register can be long); the files have all.
+PAGE_ROWS = 500
 
 
 def _user(request: HttpRequest) -> User:
@@ -83,7 +85,9 @@ def _tables(report: Report) -> list[dict[str, Any]]:
         out.append({
             "bands": _bands(cols), "grouped": [c for c in cols if c.group],
             "key": t.key, "title": t.title, "columns": cols, "empty": t.empty, "notes": t.notes,
-            "rows": [[(c, _cell(r.get(c.key), c.kind), r.get(c.key)) for c in cols] for r in t.rows],
+            "rows": [[(c, _cell(r.get(c.key), c.kind), r.get(c.key)) for c in cols] for r in t.rows[:PAGE_ROWS]],
+            "cut": (_("The page shows the first %(n)d of %(total)d rows; the Excel and CSV downloads have them all.")
+                    % {"n": PAGE_ROWS, "total": len(t.rows)}) if len(t.rows) > PAGE_ROWS else "",
             "total": [(c, _cell(t.total.get(c.key), c.kind)) for c in cols] if t.total else None,
             "raw": t.rows,
         })

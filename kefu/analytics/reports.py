@@ -519,20 +519,38 @@ def feedback_register(*, viewer: User, period: Period, agent_id: str | None = No
 DIMENSIONS = ("category", "region", "product")
 
 
-def cause_key(dimension: str, ticket: Any) -> tuple[str, str]:
-    """(stable key, label) of the cause a complaint order counts for along ``dimension``."""
+CAUSE_FIELDS = {"category": ("category_id",), "region": ("customer__province", "customer__city"),
+                "product": ("service__kind", "service__plan")}
+
+
+def cause_counts(dimension: str, qs: QuerySet[Ticket]) -> list[tuple[str, str, int]]:
+    """(stable key, label, complaints) per cause along ``dimension``, counted in the database."""
+    from kefu.customers.models import ServiceKind
+    from kefu.tickets.models import Category
+
+    fields = CAUSE_FIELDS[dimension]
+    groups = list(qs.values_list(*fields).annotate(n=Count("id")).order_by(*fields))
+    out: list[tuple[str, str, int]] = []
     if dimension == "category":
-        cat = ticket.category
-        return (f"category:{cat.code}", cat.path) if cat is not None else ("category:", _("(no category)"))
-    if dimension == "region":
-        c = ticket.customer
-        label = " ".join(x for x in (c.province, c.city) if x)
-        return (f"region:{c.province}/{c.city}", label) if label else ("region:", _("(no region)"))
-    svc = ticket.service
-    if svc is None:
-        return "product:", _("(no service named)")
-    label = f"{svc.get_kind_display()} · {svc.plan}" if svc.plan else str(svc.get_kind_display())
-    return f"product:{svc.kind}/{svc.plan}", label
+        cats = Category.objects.select_related("parent__parent").in_bulk([g[0] for g in groups if g[0] is not None])
+        for cid, n in groups:
+            cat = cats.get(cid)
+            out.append((f"category:{cat.code}", cat.path, n) if cat else ("category:", _("(no category)"), n))
+    elif dimension == "region":
+        for province, city, n in groups:
+            label = " ".join(x for x in (province, city) if x)
+            out.append((f"region:{province}/{city}", label, n) if label else ("region:", _("(no region)"), n))
+    else:
+        kinds = dict(ServiceKind.choices)
+        merged: Counter[tuple[str, str]] = Counter()
+        for kind, plan, n in groups:
+            if kind is None:
+                merged[("product:", _("(no service named)"))] += n
+            else:
+                name = str(kinds.get(kind, kind))
+                merged[(f"product:{kind}/{plan}", f"{name} · {plan}" if plan else name)] += n
+        out = [(k, label, n) for (k, label), n in merged.items()]
+    return out
 
 
 def pareto(counts: Iterable[tuple[str, str, int]]) -> list[dict[str, Any]]:
@@ -561,22 +579,14 @@ def complaint_causes(*, viewer: User, period: Period, dimension: str = "category
         raise ValidationFailed(fields={"dimension": _("Choose category, region or product.")})
     agent = _agent_filter(viewer, agent_id)
     s, e = period.start, period.end
-    qs = (_tickets(viewer, agent).filter(type=TicketType.COMPLAINT, created_at__gte=s, created_at__lt=e)
-          .select_related("category", "category__parent", "category__parent__parent", "customer", "service")
-          .only("id", "category", "customer__province", "customer__city", "service__kind", "service__plan",
-                "category__code", "category__name", "category__parent"))
-    counted: Counter[str] = Counter()
-    labels: dict[str, str] = {}
-    for t in qs:
-        key, label = cause_key(dimension, t)
-        counted[key] += 1
-        labels[key] = label
+    qs = _tickets(viewer, agent).filter(type=TicketType.COMPLAINT, created_at__gte=s, created_at__lt=e)
+    counts = cause_counts(dimension, qs)
     # Notes written for a period that overlaps this one.
     notes = list(ImprovementNote.objects.filter(dimension=dimension, period_start__lte=last_day(period),
                                                 period_end__gte=first_day(period))
                  .select_related("department", "author").order_by("-created_at", "-id"))
     per_cause = Counter(n.cause_key for n in notes)
-    rows = pareto((k, labels[k], n) for k, n in counted.items())
+    rows = pareto(counts)
     for r in rows:
         r["notes"] = per_cause.get(r["key"], 0)
     dim_names = {"category": _("Category"), "region": _("Region"), "product": _("Product / plan")}
@@ -584,7 +594,7 @@ def complaint_causes(*, viewer: User, period: Period, dimension: str = "category
         Column("rank", _("Rank")), Column("cause", dim_names[dimension], "text"), Column("complaints", _("Complaints")),
         Column("share", _("Share (%)"), "percent"), Column("cumulative", _("Cumulative share (%)"), "percent"),
         Column("class", _("Pareto class"), "text"), Column("notes", _("Improvement notes")),
-    ], rows, {"rank": _("Total"), "cause": "", "complaints": sum(counted.values()), "share": 100.0 if rows else None,
+    ], rows, {"rank": _("Total"), "cause": "", "complaints": sum(c[2] for c in counts), "share": 100.0 if rows else None,
               "cumulative": None, "class": "", "notes": len(notes)} if rows else None,
         empty=_("No complaint orders in this period."))
     table.notes = [_("Class A: the causes that make up the first 80 % of complaints — improve these first; B: up to 95 %; C: the rest.")]

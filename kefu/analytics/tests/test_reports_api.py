@@ -222,3 +222,15 @@ def test_admin_lists_subscriptions_and_audits_their_edits_A2(centre: Any, client
     assert AuditRecord.objects.filter(action="admin.add", object_id=str(sub.pk)).count() == 1
     for url in ("/admin/analytics/reportsubscription/", "/admin/analytics/reportdelivery/", "/admin/analytics/improvementnote/"):
         assert client.get(url).status_code == 200
+
+
+def test_a_long_table_is_cut_on_the_page_but_whole_in_the_file_A2(data: Any, client: Any, centre: Any,  # noqa: F811
+                                                                  monkeypatch: Any) -> None:
+    from kefu.analytics import report_views
+
+    monkeypatch.setattr(report_views, "PAGE_ROWS", 3)
+    client.force_login(centre["users"]["supervisor"])
+    html = client.get("/a/r/feedback_register/", MARCH).content.decode()
+    assert "页面只显示前 3 行（共 8 行）" in html and "GDE" in html and "GDF" not in html
+    ws = load_workbook(io.BytesIO(client.get("/a/r/feedback_register/export.xlsx", MARCH).content)).active
+    assert ws.max_row >= 3 + 8 and ws["C11"].value == "GDK"
