@@ -166,7 +166,17 @@ class Value:
             "code": self.code, "name": str(ind.name), "formula": str(ind.formula), "unit": ind.unit,
             "better": ind.better, "target": ind.target, "value": self.value,
             "numerator": self.numerator, "denominator": self.denominator, "reason": self.reason,
+            "numerator_in_unit": numerator_in_unit(self.code, self.numerator),
         }
+
+
+def numerator_in_unit(code: str, numerator: float) -> float:
+    """The numerator as people read it: a total of seconds, hours or points rather than the stored
+    milliseconds or hundredths; counts stay counts."""
+    ind = INDICATORS[code]
+    if ind.unit in ("seconds", "hours", "points", "score"):
+        return round(numerator * ind.scale, 2)
+    return numerator
 
 
 def ratio(code: str, numerator: float, denominator: float, *, scale: float = 100.0) -> Value:

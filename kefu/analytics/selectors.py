@@ -33,7 +33,7 @@ from kefu.core.errors import KefuError, PermissionDenied, ValidationFailed
 from kefu.tickets.models import Channel, OPEN_STATUSES, Status, Ticket, TicketType
 
 from . import rollup
-from .indicators import ALL_DIMENSIONS, INDICATORS, Value, compute, compute_all, meets_target
+from .indicators import ALL_DIMENSIONS, INDICATORS, Value, compute, compute_all, meets_target, numerator_in_unit
 from .models import MEASURES, DailyRollup
 
 MAX_DAYS = 366
@@ -416,6 +416,7 @@ def trend(*, viewer: User, indicator: str, period: Period, granularity: str = "d
         pb = prev_buckets[i] if i < len(prev_buckets) else None
         pv = compute(indicator, prev.get(pb) or _zero()) if pb else None
         points.append({"bucket": b, "value": v.value, "numerator": v.numerator, "denominator": v.denominator,
+                       "numerator_in_unit": numerator_in_unit(indicator, v.numerator),
                        "previous_bucket": pb, "previous": pv.value if pv else None})
     total = indicators_for(viewer=viewer, period=period, filters=filters, now=now)[indicator]
     prev_total = indicators_for(viewer=viewer, period=prev_period, filters=filters, now=now)[indicator]
@@ -464,6 +465,7 @@ def breakdown(*, viewer: User, indicator: str, dimension: str, period: Period, f
         pv = compute(indicator, prev[value_key]).value if value_key in prev else None
         rows.append({"key": value_key, "label": labels.get(value_key, value_key), "value": v.value,
                      "numerator": v.numerator, "denominator": v.denominator, "previous": pv,
+                     "numerator_in_unit": numerator_in_unit(indicator, v.numerator),
                      "meets_target": meets_target(indicator, v.value)})
     rows.sort(key=lambda r: (-r["denominator"], r["label"]))
     ind = INDICATORS[indicator]

@@ -258,6 +258,9 @@ def load_demo(*, customers: int = 300, tickets: int = 600, seed: int = 2026, pas
         people = _users(password)
         custs = _customers(rng, customers, people["supervisor"])
         made = _tickets(rng, tickets, people, custs)
+        from kefu.analytics.demo import load_analytics_demo
+
+        load_analytics_demo(rng, people, custs, tickets=tickets)  # issue #7: contacts, surveys, roll-ups
     path = settings.VAR_DIR / "demo_credentials.txt"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

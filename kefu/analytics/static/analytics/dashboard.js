@@ -7,7 +7,7 @@
   var PALETTE = ["#1d6fd8", "#9aa7b4", "#d9822b", "#2f9e62"];
 
   function suffix(unit) {
-    return { percent: "%", seconds: " s", hours: " h", per_10k: "‱", per_1000: "‰" }[unit] || "";
+    return { percent: "%", seconds: " s", hours: " h", per_1000: "‰" }[unit] || "";
   }
 
   function allEmpty(cfg) {
@@ -30,7 +30,7 @@
       if (i === 0 && cfg.target !== null && cfg.target !== undefined) {
         out.markLine = {
           symbol: "none", silent: true, lineStyle: { color: "#c0392b", type: "dashed" },
-          label: { formatter: (cfg.target_label || "") + " " + cfg.target + unit },
+          label: { position: "insideEndTop", formatter: (cfg.target_label || "") + " " + cfg.target + unit },
           data: [horizontal ? { xAxis: cfg.target } : { yAxis: cfg.target }],
         };
       }
@@ -43,7 +43,7 @@
       color: PALETTE,
       tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null || v === undefined ? "—" : v + unit; } },
       legend: { top: 0 },
-      grid: { left: horizontal ? 140 : 56, right: 40, top: 36, bottom: 36, containLabel: false },
+      grid: { left: horizontal ? 140 : 56, right: 48, top: 36, bottom: 36, containLabel: false },
       xAxis: horizontal ? val : cat,
       yAxis: horizontal ? cat : val,
       series: series,
