@@ -23,7 +23,7 @@ from kefu.core.errors import NotFound, PermissionDenied, ValidationFailed
 
 from .models import DeliveryStatus, ImprovementNote, NoteStatus, ReportDelivery, ReportSubscription
 from .report_export import XLSX_TYPE, report_filename, report_xlsx
-from .reports import DIMENSIONS, REPORTS, Period, first_day, last_day, report_build
+from .reports import DIMENSIONS, REPORTS, Period, first_day, last_day, reject_nul, report_build
 
 log = logging.getLogger(__name__)
 MANAGER_ROLES = (Role.SUPERVISOR, Role.ADMIN)
@@ -55,6 +55,7 @@ def improvement_note_create(
     Audited (``analytics.note_created``) and announced (``analytics.improvement_note``)."""
     if not is_report_manager(actor):
         raise PermissionDenied(_("Only supervisors and administrators write improvement notes."))
+    reject_nul(dimension=dimension, cause=cause_key, cause_label=cause_label, department=department, suggestion=suggestion)
     errors: dict[str, Any] = {}
     if dimension not in DIMENSIONS:
         errors["dimension"] = _("Choose category, region or product.")
@@ -95,6 +96,7 @@ def improvement_note_update(*, actor: User, note_id: int, status: str | None = N
         raise NotFound(_("Improvement note %(id)s was not found.") % {"id": note_id}, code="note_not_found")
     if not (is_report_manager(actor) or (actor.is_active and actor.department_id == note.department_id)):
         raise PermissionDenied(_("Only the department addressed or a supervisor may answer this note."))
+    reject_nul(status=status, response=response)
     errors: dict[str, Any] = {}
     if status is not None and status not in NoteStatus.values:
         errors["status"] = _("Must be one of: %(values)s.") % {"values": ", ".join(NoteStatus.values)}
@@ -127,6 +129,7 @@ def report_subscription_create(
     report, sent every day at ``send_at`` local time covering the previous day."""
     if not is_report_manager(actor):
         raise PermissionDenied(_("Only supervisors and administrators manage report subscriptions."))
+    reject_nul(report=report, send_at=send_at, user=user, email=email)
     errors: dict[str, Any] = {}
     if report not in REPORTS:
         errors["report"] = _("Must be one of: %(values)s.") % {"values": ", ".join(REPORTS)}

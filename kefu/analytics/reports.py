@@ -766,6 +766,13 @@ def report_period(*, first: date | None, last: date | None, month: str | None = 
     return Period.of_days(first, last)
 
 
+def reject_nul(**values: Any) -> None:
+    """A NUL character in a text input is a 422 naming the field (PostgreSQL cannot store or compare it)."""
+    bad = {k: _("Contains a character that is not allowed.") for k, v in values.items() if isinstance(v, str) and "\x00" in v}
+    if bad:
+        raise ValidationFailed(fields=bad)
+
+
 def report_spec(name: str) -> ReportSpec:
     """The report called ``name``; unknown names are a 404 listing the known ones."""
     spec = REPORTS.get(name)
@@ -779,5 +786,6 @@ def report_build(name: str, *, viewer: User, period: Period, **params: Any) -> R
     """Build report ``name`` for ``viewer``. Parameters a report does not take are ignored; empty
     ones are left out."""
     spec = report_spec(name)
+    reject_nul(**params)
     kwargs = {("agent_id" if k == "agent" else k): v for k, v in params.items() if k in spec.params and v not in (None, "")}
     return spec.build(viewer=viewer, period=period, **kwargs)

@@ -234,3 +234,16 @@ def test_a_long_table_is_cut_on_the_page_but_whole_in_the_file_A2(data: Any, cli
     assert "页面只显示前 3 行（共 8 行）" in html and "GDE" in html and "GDF" not in html
     ws = load_workbook(io.BytesIO(client.get("/a/r/feedback_register/export.xlsx", MARCH).content)).active
     assert ws.max_row >= 3 + 8 and ws["C11"].value == "GDK"
+
+
+def test_a_nul_character_is_a_field_error_not_a_crash(data: Any, api_for: Any) -> None:  # noqa: F811
+    """PostgreSQL cannot hold NUL: every text input refuses it with a 422 naming the field."""
+    sup = api_for("supervisor")
+    r = sup.post("/analytics/report-subscriptions", {"send_at": "08:00", "user": "a\u0000b"})
+    assert r.status_code == 422 and r.json()["error"]["fields"] == {"user": "包含不允许的字符。"}
+    r = sup.post("/analytics/improvement-notes", {"dimension": "category", "cause": "category:x", "department": "bil\u0000",
+                                                  "suggestion": "x", "month": "2030-03"})
+    assert r.status_code == 422 and set(r.json()["error"]["fields"]) == {"department"}
+    r = sup.get("/analytics/reports/daily_summary", agent="10\u00001", **DAY)
+    assert r.status_code == 422 and set(r.json()["error"]["fields"]) == {"agent"}
+    assert ReportSubscription.objects.count() == 0 and ImprovementNote.objects.count() == 0
