@@ -380,6 +380,9 @@ def scoring_sheet(*, viewer: User, period: Period, agent_id: str | None = None) 
         if score is not None:
             st["score_sum"] += score  # type: ignore[assignment]
             st["score_n"] += 1
+            if reviewed is not None:
+                st["manual_sum"] += score  # type: ignore[assignment]
+                st["manual_n"] += 1
         for it in sheet_json or []:
             if it.get("points") is not None:
                 per_item[agent_pk][it["code"]].append(float(it["points"]))
@@ -398,6 +401,7 @@ def scoring_sheet(*, viewer: User, period: Period, agent_id: str | None = None) 
         Column("contacts", _("Contacts inspected")), Column("reviewed", _("Scored by hand")),
         Column("vetoes", _("Vetoes")), Column("forbidden", _("Forbidden phrases")),
         Column("auto_score", _("Automatic score (average)"), "float"),
+        Column("manual_score", _("Score of the contacts scored by hand (average)"), "float"),
         Column("final_score", _("Final score (average)"), "float"),
         Column("surveys", _("Satisfaction answers")), Column("satisfaction", _("Satisfied (%)"), "percent"),
         Column("survey_average", _("Average satisfaction (1–5)"), "float"),
@@ -414,7 +418,8 @@ def scoring_sheet(*, viewer: User, period: Period, agent_id: str | None = None) 
             row[f"item_{it.code}"] = round(sum(pts) / len(pts), 2) if pts else None
         row.update({
             "contacts": st["contacts"], "reviewed": st["reviewed"], "vetoes": st["vetoes"], "forbidden": st["forbidden"],
-            "auto_score": mean(st["auto_sum"], st["auto_n"]), "final_score": mean(st["score_sum"], st["score_n"]),
+            "auto_score": mean(st["auto_sum"], st["auto_n"]), "manual_score": mean(st["manual_sum"], st["manual_n"]),
+            "final_score": mean(st["score_sum"], st["score_n"]),
             "surveys": int(sv.get("n", 0)), "satisfaction": share(sv.get("good", 0), sv.get("n", 0)),
             "survey_average": round(float(sv["avg"]), 2) if sv.get("avg") is not None else None,
             "complaints": int(comp.get(pk, 0)),
@@ -435,6 +440,14 @@ def scoring_sheet(*, viewer: User, period: Period, agent_id: str | None = None) 
          "how": _("By hand") if it.manual else _("Automatically"), "rules": "、".join(it.rules)}
         for it in items
     ], empty=_("The active rule set has no scoring sheet."))
+    if len(rows) == 1:
+        # One agent (an agent's own sheet, or agent=工号): the sheet as on paper, with their points per item.
+        only = rows[0]
+        legend.title = _("Scoring sheet of %(agent)s") % {"agent": only["agent"]}
+        legend.columns.insert(2, Column("points", _("Average points"), "float"))
+        for it, r in zip(items, legend.rows):
+            r["points"] = only[f"item_{it.code}"]
+        legend.total = {"item": _("Final score (average)"), "max_points": 100.0, "points": only["final_score"]}
     return Report("scoring_sheet", _("Agent scoring sheet"), period, [main, legend],
                   params={"agent": agent.agent_id if agent else None, "ruleset": ruleset.version})
 

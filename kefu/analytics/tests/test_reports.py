@@ -208,6 +208,7 @@ def test_scoring_sheet_per_agent_and_month_Q4_S2(data: Any, centre: Any) -> None
     # one scored by hand.
     assert (one["contacts"], one["reviewed"], one["vetoes"], one["forbidden"]) == (3, 1, 1, 1)
     assert (one["auto_score"], one["final_score"]) == (59.52, 60.29)
+    assert one["manual_score"] == 88.0  # the one contact scored by hand
     # surveys for 1001 in March: 5, 4, 2 → 3 answers, 2 satisfied (66.67 %), average 11/3 = 3.67;
     # complaints owned in March: B, F → 2.
     assert (one["surveys"], one["satisfaction"], one["survey_average"], one["complaints"]) == (3, 66.67, 3.67, 2)
@@ -226,6 +227,12 @@ def test_scoring_sheet_per_agent_and_month_Q4_S2(data: Any, centre: Any) -> None
 def test_scoring_sheet_scope_S2(data: Any, centre: Any) -> None:
     mine = report_build("scoring_sheet", viewer=centre["users"]["agent2"], period=MARCH)
     assert [r["agent_id"] for r in mine.tables[0].rows] == ["1002"]
+    # one agent: the paper sheet with their points per item and the final score
+    sheet_ = mine.tables[1]
+    assert sheet_.title == "agent2(1002)的员工评分表"
+    points = {r["item"]: r["points"] for r in sheet_.rows}
+    assert points["开头语报工号，问候语和结束语恰当"] == 15.0 and points["团队精神，协助各部门完成工作"] is None
+    assert sheet_.total == {"item": "最终平均分", "max_points": 100.0, "points": 100.0}
     team = report_build("scoring_sheet", viewer=centre["users"]["lead"], period=MARCH)
     assert [r["agent_id"] for r in team.tables[0].rows] == ["1001", "1002"]
 
