@@ -24,6 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("survey/<str:token>/", survey_page, name="survey"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("kefu.knowledge.urls")),  # /portal/bot/… and /w/kb/…, before the portal's and the workspace's
     path("portal/", include("kefu.portal.urls")),
     path("q/", include("kefu.quality.urls")),
     path("a/r/", include("kefu.analytics.report_urls")),  # reports (issue #7), before the dashboards' /a/

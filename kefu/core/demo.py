@@ -7,6 +7,7 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -82,6 +83,8 @@ class DemoResult:
     customers: int
     tickets: int
     password: str
+    knowledge: int = 0
+    vectors: int = 0
 
 
 def _name(rng: random.Random) -> str:
@@ -247,9 +250,29 @@ def _tickets(rng: random.Random, n: int, people: dict[str, Any], customers: list
     return made
 
 
-def load_demo(*, customers: int = 300, tickets: int = 600, seed: int = 2026, password: str | None = None) -> DemoResult:
+def load_knowledge(actor: User, *, vectors: bool = True) -> tuple[int, int]:
+    """K4/K5: the demo knowledge base (kefu/knowledge/data/demo_kb.jsonl, published through the
+    import service) with its dense vectors, and the two troubleshooting flows (seeded by a migration;
+    put back if a test database flushed them). Returns (items in the base, vectors computed)."""
+    from kefu.knowledge import search
+    from kefu.knowledge.models import KnowledgeItem
+    from kefu.knowledge.services import flows_ensure, kb_import
+
+    flows_ensure()
+    path = Path(__file__).resolve().parents[1] / "knowledge" / "data" / "demo_kb.jsonl"
+    with path.open("rb") as fh:
+        kb_import(actor=actor, lines=fh)
+    # Encoding ~1,900 questions takes about a minute on two cores; done once, like `kefu kb vectors`.
+    done = search.compute_vectors() if vectors else 0
+    search.reset()
+    return KnowledgeItem.objects.filter(published__isnull=False).count(), done
+
+
+def load_demo(*, customers: int = 300, tickets: int = 600, seed: int = 2026, password: str | None = None,
+              vectors: bool = True) -> DemoResult:
     """Create the demo centre. Passwords: ``password``, else $KEFU_DEMO_PASSWORD, else a random one;
-    written to var/demo_credentials.txt (0600) so `make run` can print how to log in."""
+    written to var/demo_credentials.txt (0600) so `make run` can print how to log in. ``vectors=False``
+    skips encoding the knowledge base (search and the bot then run lexical-only until `kefu kb vectors`)."""
     import os
 
     password = password or os.environ.get("KEFU_DEMO_PASSWORD") or f"kefu-{secrets.token_hex(4)}"
@@ -261,6 +284,7 @@ def load_demo(*, customers: int = 300, tickets: int = 600, seed: int = 2026, pas
         from kefu.analytics.demo import load_analytics_demo
 
         load_analytics_demo(rng, people, custs, tickets=tickets)  # issue #7: contacts, surveys, roll-ups
+    kb_items, kb_vectors = load_knowledge(people["admin"], vectors=vectors)
     path = settings.VAR_DIR / "demo_credentials.txt"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -270,4 +294,5 @@ def load_demo(*, customers: int = 300, tickets: int = 600, seed: int = 2026, pas
             "  kefu01      agent 1001 (kefu01…kefu12: agents 1001–1012)\n  wangluo01   network maintenance 5001\n"
             "  zhijian     quality inspector 9101\n  shenji      auditor 9201\n".format(pw=password)
         )
-    return DemoResult(users=User.objects.count(), customers=len(custs), tickets=made, password=password)
+    return DemoResult(users=User.objects.count(), customers=len(custs), tickets=made, password=password,
+                      knowledge=kb_items, vectors=kb_vectors)

@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field
 
 from kefu.accounts.models import User
 from kefu.core.api import parse_body
+from kefu.core.ratelimit import throttle
 from kefu.tickets.selectors import access_ticket
 
 from . import selectors, services
@@ -117,29 +118,11 @@ class HandoffIn(Strict):
     name: str = Field(default="", max_length=64)
 
 
-def _throttle(request: HttpRequest, key: str, per_minute: int) -> None:
-    from django.core.cache import cache
-
-    from kefu.core.context import client_ip
-    from kefu.core.errors import KefuError
-
-    bucket = f"kefu:rl:{key}:{client_ip(request)}"
-    n = cache.get_or_set(bucket, 0, 60)
-    if n >= per_minute:
-        from django.utils.translation import gettext_lazy as _
-
-        raise KefuError(_("Too many requests. Please try again later."), code="rate_limited", status=429)
-    try:
-        cache.incr(bucket)
-    except ValueError:
-        cache.set(bucket, 1, 60)
-
-
 @router.post("/bot/ask", auth=None, response=dict[str, Any], summary="Ask the answering bot (public)")
 def bot_ask(request: HttpRequest) -> dict[str, Any]:
     from .bot import bot_ask as ask
 
-    _throttle(request, "bot", 120)
+    throttle(request, "bot", 120)
     payload = parse_body(request, AskIn)
     return ask(question=payload.question, session_id=payload.session_id)
 
@@ -148,7 +131,7 @@ def bot_ask(request: HttpRequest) -> dict[str, Any]:
 def bot_feedback(request: HttpRequest, payload: FeedbackIn) -> dict[str, Any]:
     from .bot import bot_feedback as feedback
 
-    _throttle(request, "bot-feedback", 60)
+    throttle(request, "bot-feedback", 60)
     turn = feedback(turn_id=payload.turn_id, helpful=payload.helpful)
     return {"turn_id": turn.pk, "helpful": turn.helpful}
 
@@ -157,7 +140,7 @@ def bot_feedback(request: HttpRequest, payload: FeedbackIn) -> dict[str, Any]:
 def bot_handoff(request: HttpRequest, payload: HandoffIn) -> dict[str, Any]:
     from .bot import bot_handoff as handoff
 
-    _throttle(request, "bot-handoff", 10)
+    throttle(request, "bot-handoff", 10)
     return handoff(session_id=payload.session_id, phone=payload.phone, name=payload.name)
 
 
@@ -168,37 +151,13 @@ def unanswered(request: HttpRequest) -> dict[str, Any]:
     return {"items": unanswered_report(), "next": None}
 
 
-def _hits(engine: Any, q: str, k: int) -> list[dict[str, Any]]:
-    from .models import KnowledgeItem
-
-    candidates = engine.search(q, k=k)
-    items = KnowledgeItem.objects.select_related("published").in_bulk([int(c.item_id) for c in candidates])
-    out = []
-    for c in candidates:
-        item = items.get(int(c.item_id))
-        if item is None or item.published is None:
-            continue
-        row = selectors.item_present(item)
-        row.update({"score": round(c.score, 4), "matched_question": c.matched_question, "highlights": c.highlights})
-        out.append(row)
-    return out
-
-
 @router.get("/kb/search", response=dict[str, Any], summary="Agents' knowledge search (Chinese, synonyms, highlights)")
 def kb_search(request: HttpRequest, q: str = Query(..., min_length=1, max_length=200), category: str | None = None,
               limit: int = Query(10, ge=1, le=50)) -> dict[str, Any]:
-    from .search import engine_for
-
-    hits = _hits(engine_for("all"), q, limit * 3 if category else limit)
-    if category:
-        hits = [h for h in hits if h["category"].startswith(category)][:limit]
-    return {"items": hits, "next": None}
+    return {"items": selectors.kb_search(q=q, category=category, limit=limit), "next": None}
 
 
 @router.get("/tickets/{ticket_id}/kb-suggestions", response=dict[str, Any], summary="Agent assist: top 5 items for an order")
 def assist(request: HttpRequest, ticket_id: str) -> dict[str, Any]:
-    from .search import engine_for
-
     ticket = access_ticket(viewer=request.user, ticket_id=ticket_id)  # type: ignore[arg-type]
-    text = f"{ticket.subject} {ticket.description}"[:500]
-    return {"items": _hits(engine_for("all"), text, 5), "next": None}
+    return {"items": selectors.ticket_suggestions(ticket), "next": None}

@@ -78,9 +78,11 @@ def bot_ask(*, question: Any, session_id: str | None = None) -> dict[str, Any]:
     }
 
 
-def bot_feedback(*, turn_id: int, helpful: bool) -> BotTurn:
+def bot_feedback(*, turn_id: int, helpful: bool, session_id: str | None = None) -> BotTurn:
+    """Record whether an answer helped; with ``session_id`` (the portal page) only a turn of that
+    conversation can be rated."""
     turn = BotTurn.objects.filter(pk=turn_id).first()
-    if turn is None:
+    if turn is None or (session_id is not None and str(turn.session_id) != str(session_id)):
         raise NotFound(code="bot_turn_not_found")
     turn.helpful = helpful
     turn.save(update_fields=["helpful"])

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from kefu.core.errors import NotFound
 
-from .models import Audience, FlowRun, KnowledgeItem
+from .models import Audience, Flow, FlowRun, KnowledgeItem
 
 
 def published_items(*, audience: str | None = None) -> QuerySet[KnowledgeItem]:
@@ -49,3 +49,109 @@ def flow_run_get(run_id: int) -> FlowRun:
     if run is None:
         raise NotFound(code="flow_run_not_found")
     return run
+
+
+# --- agent search and assist (K5), shared by the API and the workspace pages ------------------------
+
+ASSIST_LIMIT = 5
+ASSIST_TEXT = 500
+
+
+def kb_hits(engine: Any, q: str, k: int) -> list[dict[str, Any]]:
+    """The engine's top ``k`` for ``q`` as presented items (with score, matched question and the
+    query words found in it); two queries whatever ``k`` is."""
+    candidates = engine.search(q, k=k)
+    items = KnowledgeItem.objects.select_related("published").in_bulk([int(c.item_id) for c in candidates])
+    out = []
+    for c in candidates:
+        item = items.get(int(c.item_id))
+        if item is None or item.published is None:
+            continue
+        row = item_present(item)
+        row.update({"score": round(c.score, 4), "matched_question": c.matched_question, "highlights": c.highlights})
+        out.append(row)
+    return out
+
+
+def kb_search(*, q: str, category: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
+    """Agents' search over internal and public items (K5); ``category`` keeps a category and its children."""
+    from .search import engine_for
+
+    hits = kb_hits(engine_for("all"), q, limit * 3 if category else limit)
+    if category:
+        hits = [h for h in hits if h["category"] == category or h["category"].startswith(category + "/")][:limit]
+    return hits
+
+
+def ticket_suggestions(ticket: Any) -> list[dict[str, Any]]:
+    """Agent assist: the top items for an order's subject and description (the caller checked scope)."""
+    from .search import engine_for
+
+    text = f"{ticket.subject} {ticket.description}"[:ASSIST_TEXT]
+    return kb_hits(engine_for("all"), text, ASSIST_LIMIT)
+
+
+def kb_categories() -> list[str]:
+    """Top-level categories of what agents can find, for the search filter."""
+    rows = published_items().order_by().values_list("category", flat=True).distinct()
+    return sorted({c.split("/")[0] for c in rows if c})
+
+
+# --- troubleshooting flows and the bot conversation ---------------------------------------------------
+
+
+def flows_active() -> list[Flow]:
+    return list(Flow.objects.filter(active=True).order_by("code").only("code", "name", "description"))
+
+
+def flow_runs_of(ticket_id: int) -> list[FlowRun]:
+    """The order's flow runs, the newest first."""
+    return list(FlowRun.objects.filter(ticket_id=ticket_id).select_related("flow").order_by("-id")[:10])
+
+
+def bot_transcript(session_id: str | None) -> dict[str, Any] | None:
+    """A bot conversation as the portal shows it: each turn with its answer or suggestions; ``None``
+    when the conversation does not exist (any more). Three queries whatever its length."""
+    import uuid
+
+    from .models import BotSession, BotTurn
+
+    try:
+        key = uuid.UUID(str(session_id))
+    except ValueError:
+        return None
+    session = BotSession.objects.select_related("ticket").filter(pk=key).first()
+    if session is None:
+        return None
+    turns = list(BotTurn.objects.filter(session=session).select_related("item__published").order_by("id"))
+    wanted = {s for t in turns for s in t.suggestions}
+    suggested = KnowledgeItem.objects.select_related("published").in_bulk(list(wanted)) if wanted else {}
+    rows = []
+    for t in turns:
+        options = [suggested[s].published.question for s in t.suggestions  # type: ignore[union-attr]
+                   if s in suggested and suggested[s].published is not None]
+        known = t.item is not None and t.item.published is not None and t.mode != "handoff"
+        answer = t.item.published.answer if known and (t.mode == "answer" or not options) else None  # type: ignore[union-attr]
+        rows.append({"id": t.pk, "question": t.question, "mode": t.mode, "answer": answer, "helpful": t.helpful,
+                     "suggestions": options if answer is None else []})
+    return {"id": str(session.pk), "turns": rows, "ticket_number": session.ticket.number if session.ticket else None}
+
+
+def run_view(run: FlowRun) -> dict[str, Any]:
+    """A flow run as the order page shows it: the path so far (each step with its kind), the scripts
+    just passed that the agent says now, the current step's options, and the order it created."""
+    out = run_present(run)
+    steps = run.flow.steps
+    path = [{**p, "kind": steps.get(p["step"], {}).get("kind", p["step"])} for p in run.path]
+    say: list[str] = []
+    for p in reversed(path):
+        if p["kind"] != "script":
+            break
+        say.insert(0, p["text"])
+    out["say"] = [] if run.finished_at else say
+    # While running, the scripts to say now are shown on their own, not also as the path's tail.
+    out["path"] = path[: len(path) - len(out["say"])]
+    out["created"] = next((p["text"] for p in path if p["step"] == "created"), None)
+    if out["current"]:
+        out["current"]["choices"] = list(enumerate(out["current"]["options"]))
+    return out

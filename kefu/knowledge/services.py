@@ -305,6 +305,19 @@ def kb_import(*, actor: User, lines: Iterable[str | bytes]) -> ImportResult:
 # --- troubleshooting flows inside a work order (K3) ---------------------------------------------------
 
 
+def flows_ensure() -> int:
+    """Put in the flows kefu ships (kefu/knowledge/flows.py) that are missing — as migration 0002 does —
+    leaving existing ones, which an administrator may have edited, alone. Returns how many were added."""
+    from .flows import FLOWS
+
+    added = 0
+    for f in FLOWS:
+        _flow, created = Flow.objects.get_or_create(code=f["code"], defaults={
+            "name": f["name"], "description": f["description"], "start": f["start"], "steps": f["steps"]})
+        added += created
+    return added
+
+
 def _step(flow: Flow, code: str) -> dict[str, Any]:
     return flow.steps[code]
 

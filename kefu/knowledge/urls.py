@@ -1,0 +1,21 @@
+from django.urls import path
+
+from . import views
+
+app_name = "kb"
+
+urlpatterns = [
+    # the customer portal's answering bot (no login)
+    path("portal/bot/", views.bot_page, name="bot"),
+    path("portal/bot/ask/", views.bot_ask, name="bot_ask"),
+    path("portal/bot/feedback/", views.bot_feedback, name="bot_feedback"),
+    path("portal/bot/person/", views.bot_person, name="bot_person"),
+    path("portal/bot/handoff/", views.bot_handoff, name="bot_handoff"),
+    path("portal/bot/new/", views.bot_restart, name="bot_restart"),
+    # the agent workspace
+    path("w/kb/", views.kb_search, name="search"),
+    path("w/t/<str:ticket_id>/kb/assist/", views.assist, name="assist"),
+    path("w/t/<str:ticket_id>/kb/flow/", views.flow_panel, name="flow"),
+    path("w/t/<str:ticket_id>/kb/flow/start/", views.flow_start, name="flow_start"),
+    path("w/t/<str:ticket_id>/kb/flow/<int:run_id>/answer/", views.flow_answer, name="flow_answer"),
+]

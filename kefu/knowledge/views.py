@@ -1,0 +1,248 @@
+"""Knowledge pages: the portal's answering bot 智能客服 (K4, no login), the agents' knowledge search
+(K5), and on the order page the assist panel 知识推荐 and the troubleshooting flows 排障流程 (K3).
+Thin: parse → access_ticket / selectors / services → render. HTMX requests get the partial (with
+status 200 even for a refused input, because htmx swaps only 2xx answers); plain posts get the whole
+page with the real status, or a redirect after success."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kefu.accounts.models import User
+from kefu.accounts.permissions import may_write
+from kefu.core.errors import KefuError, NotFound, ValidationFailed
+from kefu.core.ratelimit import throttle
+from kefu.tickets.models import Ticket
+from kefu.tickets.selectors import access_ticket
+
+from . import bot, selectors, services
+
+BOT_SESSION = "kb_bot_session"  # the bot conversation's id, so that follow-ups keep their context
+BOT_PERSON = "kb_bot_person"  # the customer asked for a person: show the hand-over form
+PAGE_QUESTION_MAX = 500  # a chat box, not a letter: longer text is refused with a clear message
+SEARCH_MAX = 200
+
+
+def _htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _err(e: KefuError) -> dict[str, Any]:
+    return {"error": str(e.message), "field_errors": {k: str(v) for k, v in e.fields.items()}}
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+# --- the portal bot (K4) --------------------------------------------------------------------------
+
+
+def _bot_render(request: HttpRequest, *, status: int = 200, **extra: Any) -> HttpResponse:
+    chat = selectors.bot_transcript(request.session.get(BOT_SESSION))
+    turns = chat["turns"] if chat else []
+    ctx: dict[str, Any] = {
+        "chat": chat, "turns": turns, "form": {}, "field_errors": {},
+        "ticket_number": chat["ticket_number"] if chat else None,
+        "want_person": bool(request.session.get(BOT_PERSON)) or bool(turns and turns[-1]["mode"] == "handoff"),
+        "question_max": PAGE_QUESTION_MAX, "partial": _htmx(request), "where": "",
+        "feedback_choices": [("1", _("Helpful")), ("0", _("Not helpful"))],
+    }
+    ctx.update(extra)
+    if _htmx(request):
+        return render(request, "knowledge/_bot_chat.html", ctx)
+    return render(request, "knowledge/bot.html", ctx, status=status)
+
+
+def _bot_done(request: HttpRequest) -> HttpResponse:
+    if _htmx(request):
+        return _bot_render(request)
+    return redirect(reverse("kb:bot") + "#bot-end")
+
+
+def bot_page(request: HttpRequest) -> HttpResponse:
+    return _bot_render(request)
+
+
+def _ask(request: HttpRequest, question: Any) -> dict[str, Any]:
+    if isinstance(question, str) and len(question) > PAGE_QUESTION_MAX:
+        raise ValidationFailed(fields={"question": _("Please keep your question within %(n)d characters.")
+                                       % {"n": PAGE_QUESTION_MAX}}, code="question_too_long")
+    try:
+        out = bot.bot_ask(question=question, session_id=request.session.get(BOT_SESSION))
+    except NotFound:  # the stored conversation is gone (cleaned up): start a new one
+        out = bot.bot_ask(question=question, session_id=None)
+    request.session[BOT_SESSION] = out["session_id"]
+    return out
+
+
+@require_POST
+def bot_ask(request: HttpRequest) -> HttpResponse:
+    question = request.POST.get("question", "")
+    try:
+        throttle(request, "bot", 120)  # one budget with POST /api/v1/bot/ask
+        _ask(request, question)
+    except KefuError as e:
+        return _bot_render(request, status=e.status, where="ask", form={"question": question[:PAGE_QUESTION_MAX]},
+                           **_err(e))
+    return _bot_done(request)
+
+
+@require_POST
+def bot_feedback(request: HttpRequest) -> HttpResponse:
+    raw = request.POST.get("turn_id", "")
+    try:
+        throttle(request, "bot-feedback", 60)
+        if not raw.isdigit():
+            raise NotFound(code="bot_turn_not_found")
+        sid = request.session.get(BOT_SESSION) or "-"
+        bot.bot_feedback(turn_id=int(raw), helpful=request.POST.get("helpful") == "1", session_id=sid)
+    except KefuError as e:
+        return _bot_render(request, status=e.status, **_err(e))
+    return _bot_done(request)
+
+
+@require_POST
+def bot_person(request: HttpRequest) -> HttpResponse:
+    """The customer asks for a person: show the hand-over form (nothing is written yet)."""
+    request.session[BOT_PERSON] = True
+    return _bot_done(request)
+
+
+@require_POST
+def bot_handoff(request: HttpRequest) -> HttpResponse:
+    """Hand the conversation to a person: a work order carrying the transcript; its number is shown.
+    Without a conversation yet, the customer's short description is asked to the bot first, so the
+    order still carries what they need."""
+    form = {k: request.POST.get(k, "") for k in ("phone", "name", "question")}
+    try:
+        throttle(request, "bot-handoff", 10)  # one budget with POST /api/v1/bot/handoff
+        chat = selectors.bot_transcript(request.session.get(BOT_SESSION))
+        if chat is None or not chat["turns"]:
+            if not form["question"].strip():
+                raise ValidationFailed(fields={"question": _("Tell us briefly what you need.")})
+            _ask(request, form["question"])
+        bot.bot_handoff(session_id=request.session[BOT_SESSION], phone=form["phone"], name=form["name"])
+    except KefuError as e:
+        return _bot_render(request, status=e.status, want_person=True, where="handoff", form=form, **_err(e))
+    request.session.pop(BOT_PERSON, None)
+    return _bot_done(request)
+
+
+@require_POST
+def bot_restart(request: HttpRequest) -> HttpResponse:
+    request.session.pop(BOT_SESSION, None)
+    request.session.pop(BOT_PERSON, None)
+    return redirect("kb:bot")
+
+
+# --- agents' knowledge search (K5) ----------------------------------------------------------------
+
+
+@login_required
+def kb_search(request: HttpRequest) -> HttpResponse:
+    q = (request.GET.get("q") or "").strip()
+    category = (request.GET.get("category") or "").strip()
+    ctx: dict[str, Any] = {"q": q, "category": category, "categories": selectors.kb_categories(), "hits": None,
+                           "field_errors": {}}
+    status = 200
+    if q:
+        try:
+            if len(q) > SEARCH_MAX:
+                raise ValidationFailed(fields={"q": _("Search with at most %(n)d characters.") % {"n": SEARCH_MAX}})
+            ctx["hits"] = selectors.kb_search(q=q, category=category or None, limit=10)
+        except KefuError as e:
+            ctx.update(_err(e))
+            status = e.status
+    return render(request, "knowledge/search.html", ctx, status=200 if _htmx(request) else status)
+
+
+# --- on the order page: assist (K5) and troubleshooting flows (K3) --------------------------------
+
+
+def _ticket(request: HttpRequest, ticket_id: str) -> Ticket:
+    try:
+        return access_ticket(viewer=_user(request), ticket_id=ticket_id)
+    except NotFound:
+        raise Http404(_("Work order not found.")) from None
+
+
+@login_required
+def assist(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    """The 知识推荐 panel, loaded after the page (hx-trigger=load): the same top 5 as the API."""
+    ticket = _ticket(request, ticket_id)
+    return render(request, "knowledge/_assist.html", {
+        "ticket": ticket, "hits": selectors.ticket_suggestions(ticket), "can_insert": may_write(_user(request)),
+    })
+
+
+def _flow_render(request: HttpRequest, ticket: Ticket, *, status: int = 200, **extra: Any) -> HttpResponse:
+    runs = selectors.flow_runs_of(ticket.pk)
+    running = next((r for r in runs if r.finished_at is None), None)
+    last = runs[0] if runs and running is None else None
+    ctx: dict[str, Any] = {
+        "ticket": ticket, "flows": selectors.flows_active(), "may_write": may_write(_user(request)),
+        "run": selectors.run_view(running) if running else None,
+        "last": selectors.run_view(last) if last else None, "field_errors": {},
+    }
+    ctx.update(extra)
+    return render(request, "knowledge/_flow.html", ctx, status=200 if _htmx(request) else status)
+
+
+@login_required
+def flow_panel(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    return _flow_render(request, _ticket(request, ticket_id))
+
+
+def _flow_done(request: HttpRequest, ticket: Ticket, finished: bool) -> HttpResponse:
+    if not finished and _htmx(request):
+        return _flow_render(request, ticket)
+    if finished:
+        # The path is now a note on the timeline (and the order's version moved): reload the page.
+        messages.success(request, _("The troubleshooting flow is finished; its path is on the timeline."))
+    url = reverse("web:detail", kwargs={"ticket_id": ticket.pk}) + "#kb-flow"
+    if _htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        response["HX-Refresh"] = "true"  # with only the #fragment changed, the redirect alone would not reload
+        return response
+    return redirect(url)
+
+
+@login_required
+@require_POST
+def flow_start(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    ticket = _ticket(request, ticket_id)  # scope first: outside it, a 404 whatever was posted
+    try:
+        run = services.flow_start(actor=_user(request), ticket_id=ticket.pk, flow_code=request.POST.get("flow", ""))
+    except KefuError as e:
+        return _flow_render(request, ticket, status=e.status, **_err(e))
+    return _flow_done(request, ticket, run.finished_at is not None)
+
+
+@login_required
+@require_POST
+def flow_answer(request: HttpRequest, ticket_id: str, run_id: int) -> HttpResponse:
+    ticket = _ticket(request, ticket_id)
+    try:
+        run = selectors.flow_run_get(run_id)
+    except NotFound:
+        raise Http404() from None
+    if run.ticket_id != ticket.pk:  # a run of another order is not found from this one
+        raise Http404()
+    raw = request.POST.get("option", "")
+    try:
+        if not raw.isdigit():
+            raise ValidationFailed(fields={"option": _("Choose one of the answers.")})
+        done = services.flow_answer(actor=_user(request), run_id=run_id, option=int(raw))
+    except KefuError as e:
+        return _flow_render(request, ticket, status=e.status, **_err(e))
+    return _flow_done(request, ticket, done.finished_at is not None)
