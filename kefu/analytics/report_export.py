@@ -67,62 +67,63 @@ def _sheet_name(title: str, used: set[str]) -> str:
 
 
 def report_xlsx(report: Report) -> bytes:
-    """One sheet per table: title, period, header row (frozen), rows, total in bold, notes;
-    landscape, fitted to the page width, header repeated on every printed page."""
+    """One sheet per table: title, period, header row (frozen, repeated on every printed page),
+    rows, total in bold, notes; landscape and fitted to the page width. Written in openpyxl's
+    write-only mode (a month's register is tens of thousands of cells): only the title, header,
+    total and two-decimal cells carry a style."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = Workbook(write_only=True)
     used: set[str] = set()
     thin = Side(style="thin", color="B9C3CE")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     head_fill = PatternFill("solid", fgColor="E7EEFB")
     for table in report.tables:
         ws = wb.create_sheet(_sheet_name(table.title, used))
-        ncols = max(len(table.columns), 1)
-        ws.append([f"{report.title} · {table.title}" if table.title != report.title else report.title])
-        ws.cell(row=1, column=1).font = Font(bold=True, size=14)
-        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
-        ws.append([_subtitle(report)])
-        ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=ncols)
-        ws.append([c.label for c in table.columns])
-        for cell in ws[3]:
-            cell.font, cell.fill, cell.border = Font(bold=True), head_fill, border
-            cell.alignment = Alignment(wrap_text=True, vertical="center")
         lines = _lines(table)
-        for line in lines:
-            ws.append(line)
-        last = 3 + len(lines)
-        for row in ws.iter_rows(min_row=4, max_row=last):
-            for cell, col in zip(row, table.columns):
-                cell.border = border
-                if col.kind in ("float", "percent") and isinstance(cell.value, int | float):
-                    cell.number_format = "0.00"
-                if col.kind == "text":
-                    cell.alignment = Alignment(wrap_text=True, vertical="top")
-        if table.total and lines:
-            for cell in ws[last]:
-                cell.font = Font(bold=True)
-        row_no = last + 1
-        if not table.rows:
-            ws.cell(row=row_no, column=1, value=table.empty)
-            row_no += 1
-        for note in table.notes:
-            ws.cell(row=row_no + 1, column=1, value=note).font = Font(italic=True, color="6B7785")
-            row_no += 1
         for i, col in enumerate(table.columns, start=1):
-            values = [len(str(col.label))] + [len(str(line[i - 1])) for line in lines]
+            values = [len(str(col.label))] + [len(str(line[i - 1])) for line in lines[:2000]]
             limit = 60 if col.kind == "text" else 18
             # CJK characters are about twice as wide as Latin ones.
             ws.column_dimensions[get_column_letter(i)].width = min(max(values) * 1.8 + 2, limit)
         ws.freeze_panes = "A4"
         ws.print_title_rows = "3:3"
         ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.paperSize = "9"  # A4
         ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+        def styled(value: Any, **style: Any) -> WriteOnlyCell:
+            cell = WriteOnlyCell(ws, value=value)
+            for k, v in style.items():
+                setattr(cell, k, v)
+            return cell
+
+        title = f"{report.title} · {table.title}" if table.title != report.title else report.title
+        ws.append([styled(title, font=Font(bold=True, size=14))])
+        ws.append([_subtitle(report)])
+        ws.append([styled(c.label, font=Font(bold=True), fill=head_fill, border=border,
+                          alignment=Alignment(wrap_text=True, vertical="center")) for c in table.columns])
+        two_places = [c.kind in ("float", "percent") for c in table.columns]
+        last = len(lines) - 1
+        for n, line in enumerate(lines):
+            bold = bool(table.total) and n == last
+            if bold:
+                ws.append([styled(v, font=Font(bold=True), **({"number_format": "0.00"} if two and isinstance(v, float) else {}))
+                           for v, two in zip(line, two_places)])
+            elif any(two_places):
+                ws.append([styled(v, number_format="0.00") if two and isinstance(v, float) else v
+                           for v, two in zip(line, two_places)])
+            else:
+                ws.append(line)
+        if not table.rows:
+            ws.append([table.empty])
+        for note in table.notes:
+            ws.append([])
+            ws.append([styled(note, font=Font(italic=True, color="6B7785"))])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -26,7 +26,7 @@ from .reports import DIMENSIONS, REPORTS, Report, report_build, report_period, r
 
 PER_DAY = ("daily_summary",)
 # A page lists at most this many rows of a table (a month's register can be long); the files have all.
-PAGE_ROWS = 500
+PAGE_ROWS = 200
 
 
 def _user(request: HttpRequest) -> User:
@@ -87,7 +87,8 @@ def _tables(report: Report) -> list[dict[str, Any]]:
             "key": t.key, "title": t.title, "columns": cols, "empty": t.empty, "notes": t.notes,
             "rows": [[(c, _cell(r.get(c.key), c.kind), r.get(c.key)) for c in cols] for r in t.rows[:PAGE_ROWS]],
             "cut": (_("The page shows the first %(n)d of %(total)d rows; the Excel and CSV downloads have them all.")
-                    % {"n": PAGE_ROWS, "total": len(t.rows)}) if len(t.rows) > PAGE_ROWS else "",
+                    % {"n": min(PAGE_ROWS, len(t.rows)), "total": total}) if (total := (
+                        t.all_rows if t.all_rows is not None else len(t.rows))) > PAGE_ROWS else "",
             "total": [(c, _cell(t.total.get(c.key), c.kind)) for c in cols] if t.total else None,
             "raw": t.rows,
         })
@@ -116,7 +117,7 @@ def report_page(request: HttpRequest, name: str) -> HttpResponse:
         if date_errors:
             raise ValidationFailed(fields=date_errors)
         period = report_period(first=first, last=last, month=month)
-        report = report_build(name, viewer=user, period=period, **params)
+        report = report_build(name, viewer=user, period=period, limit=PAGE_ROWS, **params)
         ctx.update(report=report, tables=_tables(report), first=report.first_day, last=report.last_day)
         if name == "complaint_causes" and ctx["may_note"]:
             ctx["departments"] = Department.objects.filter(active=True).order_by("name")

@@ -67,12 +67,14 @@ class Table:
     total: dict[str, Any] | None = None
     empty: str = ""  # why there are no rows (shown instead of an empty table)
     notes: list[str] = field(default_factory=list)
+    all_rows: int | None = None  # when only the first rows were built (pages): how many there are
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "key": self.key, "title": self.title,
             "columns": [{"key": c.key, "label": c.label, "kind": c.kind} for c in self.columns],
             "rows": self.rows, "total": self.total, "empty": self.empty if not self.rows else "", "notes": self.notes,
+            "all_rows": len(self.rows) if self.all_rows is None else self.all_rows,
         }
 
 
@@ -458,30 +460,40 @@ def scoring_sheet(*, viewer: User, period: Period, agent_id: str | None = None) 
 FEEDBACK_TYPES = (TicketType.COMPLAINT, TicketType.SUGGESTION)
 
 
-def feedback_register(*, viewer: User, period: Period, agent_id: str | None = None) -> Report:
+def feedback_register(*, viewer: User, period: Period, agent_id: str | None = None, limit: int | None = None) -> Report:
     """Every complaint and suggestion order opened in the period, and every satisfaction answer
     of the period that came with a remark, oldest first. Customer name and phone are masked
-    unless the viewer's role sees personal data (X1)."""
+    unless the viewer's role sees personal data (X1). ``limit`` (pages): only the first rows are
+    built, and the table says how many there are in all."""
     from kefu.followup.models import Outcome, ReturnVisit, SurveyResponse, VisitStatus
 
     agent = _agent_filter(viewer, agent_id)
     plain = sees_plain_pii(viewer)
     s, e = period.start, period.end
     scope = _tickets(viewer, agent)
-    orders = list(scope.filter(type__in=FEEDBACK_TYPES, created_at__gte=s, created_at__lt=e)
-                  .select_related("customer", "category", "owner", "assignee_department").order_by("created_at", "id"))
-    remarks = list(SurveyResponse.objects.filter(created_at__gte=s, created_at__lt=e, ticket__in=scope.values("pk"))
-                   .exclude(reason="").select_related("ticket", "ticket__customer", "ticket__category", "ticket__owner",
-                                                      "ticket__assignee_department").order_by("created_at", "id"))
-    ids = {t.pk for t in orders} | {r.ticket_id for r in remarks}
+    orders_qs = scope.filter(type__in=FEEDBACK_TYPES, created_at__gte=s, created_at__lt=e).order_by("created_at", "id")
+    remarks_qs = SurveyResponse.objects.filter(created_at__gte=s, created_at__lt=e, ticket__in=scope.values("pk")).exclude(
+        reason="").order_by("created_at", "id")
+    orders_sel = orders_qs.select_related("customer", "owner", "assignee_department")
+    remarks_sel = remarks_qs.select_related("ticket", "ticket__customer", "ticket__owner", "ticket__assignee_department")
+    all_rows = None
+    if limit is not None:
+        all_rows = orders_qs.count() + remarks_qs.count()
+        orders, remarks = list(orders_sel[:limit]), list(remarks_sel[:limit])
+        of_rows: Q = Q(ticket_id__in={t.pk for t in orders} | {r.ticket_id for r in remarks})
+    else:
+        orders, remarks = list(orders_sel), list(remarks_sel)
+        # subqueries, not a list of ids: a year's register can hold more ids than SQLite takes as parameters
+        of_rows = Q(ticket_id__in=orders_qs.values("pk")) | Q(ticket_id__in=remarks_qs.values("ticket_id"))
+    paths = category_paths()
     departments: dict[int, list[str]] = defaultdict(list)
-    for tid, data in TicketEvent.objects.filter(ticket_id__in=ids, kind=EventKind.TRANSFER).order_by("id").values_list(
+    for tid, data in TicketEvent.objects.filter(of_rows, kind=EventKind.TRANSFER).order_by("id").values_list(
             "ticket_id", "data"):
         name = (data or {}).get("department_name") or (data or {}).get("agent_name")
         if name and name not in departments[tid]:
             departments[tid].append(name)
     visits: dict[int, str] = {}
-    for tid, outcome in ReturnVisit.objects.filter(ticket_id__in=ids, status=VisitStatus.DONE).order_by(
+    for tid, outcome in ReturnVisit.objects.filter(of_rows, status=VisitStatus.DONE).order_by(
             "completed_at", "id").values_list("ticket_id", "outcome"):
         visits[tid] = outcome
     outcome_names = dict(Outcome.choices)
@@ -496,7 +508,7 @@ def feedback_register(*, viewer: User, period: Period, agent_id: str | None = No
             "customer": c.name if plain else mask_name(c.name),
             "phone": (phone if plain else mask_phone(phone)) if phone else "",
             "region": " ".join(x for x in (c.province, c.city) if x),
-            "category": t.category.path if t.category_id else "", "summary": text,
+            "category": paths.get(t.category_id, "") if t.category_id else "", "summary": text, "_at": at,
             "owner": t.owner.label, "handled_by": "、".join(departments.get(t.pk, [])) or (
                 t.assignee_department.name if t.assignee_department_id else ""),
             "status": str(status_names.get(t.status, t.status)), "outcome": t.resolution,
@@ -506,7 +518,9 @@ def feedback_register(*, viewer: User, period: Period, agent_id: str | None = No
 
     rows = [row(t, t.created_at, str(type_names[t.type]), t.subject, t.satisfaction) for t in orders]
     rows += [row(r.ticket, r.created_at, _("Survey remark"), r.reason, r.score) for r in remarks]
-    rows.sort(key=lambda r: (r["date"], r["number"]))
+    rows.sort(key=lambda r: (r.pop("_at"), r["number"]))
+    if limit is not None:
+        rows = rows[:limit]
     for i, r in enumerate(rows, start=1):
         r["no"] = i
     columns = [
@@ -519,9 +533,9 @@ def feedback_register(*, viewer: User, period: Period, agent_id: str | None = No
         Column("return_visit", _("Return visit"), "text"), Column("satisfaction", _("Satisfaction (1–5)")),
     ]
     table = Table("register", _("Customer feedback register"), columns, rows,
-                  empty=_("No complaints, suggestions or survey remarks in this period."))
+                  empty=_("No complaints, suggestions or survey remarks in this period."), all_rows=all_rows)
     counts = Counter(r["kind"] for r in rows)
-    table.notes = [", ".join(f"{k}: {n}" for k, n in sorted(counts.items()))] if rows else []
+    table.notes = [", ".join(f"{k}: {n}" for k, n in sorted(counts.items()))] if rows and limit is None else []
     return Report("feedback_register", _("Customer feedback register"), period, [table], masked=not plain,
                   params={"agent": agent.agent_id if agent else None})
 
@@ -530,6 +544,25 @@ def feedback_register(*, viewer: User, period: Period, agent_id: str | None = No
 
 
 DIMENSIONS = ("category", "region", "product")
+
+
+def category_paths() -> dict[int, str]:
+    """Every category's path (咨询 › 套餐资费) from one query: the tree is small and read whole."""
+    from kefu.tickets.models import Category
+
+    nodes = {c.pk: (c.parent_id, c.name) for c in Category.objects.only("id", "parent_id", "name")}
+
+    def path(pk: int) -> str:
+        names, seen = [], set()
+        node: int | None = pk
+        while node is not None and node in nodes and node not in seen:
+            seen.add(node)
+            parent, name = nodes[node]
+            names.append(name)
+            node = parent
+        return " › ".join(reversed(names))
+
+    return {pk: path(pk) for pk in nodes}
 
 
 CAUSE_FIELDS = {"category": ("category_id",), "region": ("customer__province", "customer__city"),
@@ -545,10 +578,10 @@ def cause_counts(dimension: str, qs: QuerySet[Ticket]) -> list[tuple[str, str, i
     groups = list(qs.values_list(*fields).annotate(n=Count("id")).order_by(*fields))
     out: list[tuple[str, str, int]] = []
     if dimension == "category":
-        cats = Category.objects.select_related("parent__parent").in_bulk([g[0] for g in groups if g[0] is not None])
+        codes = dict(Category.objects.filter(pk__in=[g[0] for g in groups if g[0] is not None]).values_list("pk", "code"))
+        paths = category_paths()
         for cid, n in groups:
-            cat = cats.get(cid)
-            out.append((f"category:{cat.code}", cat.path, n) if cat else ("category:", _("(no category)"), n))
+            out.append((f"category:{codes[cid]}", paths[cid], n) if cid in codes else ("category:", _("(no category)"), n))
     elif dimension == "region":
         for province, city, n in groups:
             label = " ".join(x for x in (province, city) if x)
@@ -663,12 +696,12 @@ def marketing(*, viewer: User, period: Period) -> Report:
     before = by_category(consult.filter(created_at__gte=prev.start, created_at__lt=prev.end))
     from kefu.tickets.models import Category
 
-    cats = Category.objects.select_related("parent").in_bulk([k for k in set(now_counts) | set(before) if k is not None])
+    paths = category_paths()
     total = sum(now_counts.values())
     topics = []
-    for k, n in sorted(now_counts.items(), key=lambda kv: (-kv[1], cats[kv[0]].path if kv[0] in cats else "")):
+    for k, n in sorted(now_counts.items(), key=lambda kv: (-kv[1], paths.get(kv[0], ""))):
         p = before.get(k, 0)
-        topics.append({"topic": cats[k].path if k in cats else _("(no category)"), "count": n, "share": share(n, total),
+        topics.append({"topic": paths.get(k) or _("(no category)"), "count": n, "share": share(n, total),
                        "previous": p, "change": share(n - p, p)})
     t1 = Table("topics", _("Consultation topics"), [
         Column("topic", _("Topic"), "text"), Column("count", _("Consultations")), Column("share", _("Share (%)"), "percent"),
@@ -795,10 +828,12 @@ def report_spec(name: str) -> ReportSpec:
     return spec
 
 
-def report_build(name: str, *, viewer: User, period: Period, **params: Any) -> Report:
+def report_build(name: str, *, viewer: User, period: Period, limit: int | None = None, **params: Any) -> Report:
     """Build report ``name`` for ``viewer``. Parameters a report does not take are ignored; empty
-    ones are left out."""
+    ones are left out. ``limit``: a page's cap on the rows of long tables (the register)."""
     spec = report_spec(name)
     reject_nul(**params)
     kwargs = {("agent_id" if k == "agent" else k): v for k, v in params.items() if k in spec.params and v not in (None, "")}
+    if limit is not None and name == "feedback_register":
+        kwargs["limit"] = limit
     return spec.build(viewer=viewer, period=period, **kwargs)

@@ -256,6 +256,9 @@ def test_feedback_register_lists_complaints_suggestions_and_remarks_masked_A2(da
     settings.KEFU_PII_PLAIN_ROLES = ["supervisor"]
     plain = report_build("feedback_register", viewer=centre["users"]["supervisor"], period=MARCH)
     assert plain.tables[0].rows[0]["customer"] == "张三丰" and plain.masked is False
+    # a page builds only its first rows, and knows how many there are
+    first = report_build("feedback_register", viewer=centre["users"]["supervisor"], period=MARCH, limit=3).tables[0]
+    assert [x["number"] for x in first.rows] == ["GDB", "GDD", "GDE"] and first.all_rows == 8
     # an agent sees only the orders they took
     mine = report_build("feedback_register", viewer=centre["users"]["agent"], period=MARCH)
     assert [x["number"] for x in mine.tables[0].rows] == ["GDB", "GDF", "GDA"]
