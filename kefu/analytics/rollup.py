@@ -246,7 +246,8 @@ def _apply_delta(delta: Rows) -> None:
     cols = ["day", *DIMENSIONS, *MEASURES]
     updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in MEASURES)
     row_sql = "(" + ", ".join(["%s"] * len(cols)) + ")"
-    per = max(1, 900 // len(cols))
+    # PostgreSQL takes up to 65,535 parameters a statement; SQLite builds may stop at 999.
+    per = max(1, (30000 if connection.vendor == "postgresql" else 900) // len(cols))
     with connection.cursor() as cur:
         for i in range(0, len(items), per):
             chunk = items[i:i + per]
@@ -359,9 +360,6 @@ def apply_events(events: Sequence[tuple[int, str, dict[str, Any]]]) -> int:
     return len(fresh)
 
 
-def on_event(event_id: int, topic: str, payload: dict[str, Any]) -> None:
-    """The outbox consumer (kefu.core.events): runs in the consumer's transaction."""
-    apply_events([(event_id, topic, payload)])
 
 
 # --- rebuild ------------------------------------------------------------------------------------------

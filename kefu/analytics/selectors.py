@@ -218,10 +218,12 @@ def period_sums(*, period: Period, filters: Filters, group: str | None = None, g
             if period.first_day <= day <= last and _key_matches(key, filters):
                 _add_row(out[gkey(day, key)], ms, key[3])
     else:
-        cols = ["day"] if group == "time" else ([DIM_COLUMN[group]] if group is not None else [])
-        qs = (DailyRollup.objects.filter(_rollup_q(filters), day__gte=period.first_day, day__lte=last)
-              .values(*cols).annotate(complaints_opened=Sum("opened", filter=Q(type="complaint")),
-                                      **{m: Sum(m) for m in MEASURES}).order_by())
+        sums = {"complaints_opened": Sum("opened", filter=Q(type="complaint")), **{m: Sum(m) for m in MEASURES}}
+        base = DailyRollup.objects.filter(_rollup_q(filters), day__gte=period.first_day, day__lte=last)
+        if group is None:
+            qs: Any = [base.aggregate(**sums)]
+        else:
+            qs = base.values("day" if group == "time" else DIM_COLUMN[group]).annotate(**sums).order_by()
         for r in qs:
             fake = (None, r.get("team_id"), r.get("agent_id"), r.get("type"), r.get("category_id"), r.get("region"),
                     r.get("channel"))
@@ -245,7 +247,8 @@ def _customer_counts(last: date, region: str | None, source: str) -> list[tuple[
             if day <= last:
                 counts[(day, province or "")] += 1
         return [(d, r, n) for (d, r), n in counts.items()]
-    qs = DailyRollup.objects.filter(customers_new__gt=0, day__lte=last)
+    # Customer rows carry no team or agent: (team_id, day) is indexed.
+    qs = DailyRollup.objects.filter(team_id=0, agent_id=0, customers_new__gt=0, day__lte=last)
     if region is not None:
         qs = qs.filter(region=region)
     return list(qs.values_list("day", "region").annotate(n=Sum("customers_new")).order_by())

@@ -77,19 +77,6 @@ HANDLERS: dict[str, list[Any]] = {
 }
 
 
-def _rollup(event_id: int, topic: str, payload: dict[str, Any]) -> None:
-    """Issue #7: the analytics roll-up counts the event's records again (its own ledger, same
-    transaction). A failure there must not hold back customer messages: it is logged and the
-    records are counted by the next event about them or by ``kefu analytics rebuild``."""
-    from kefu.analytics.rollup import on_event
-
-    try:
-        with transaction.atomic():
-            on_event(event_id, topic, payload)
-    except Exception:
-        log.exception("analytics roll-up failed for event %s (%s)", event_id, topic)
-
-
 def consume(*, event_id: int, topic: str, payload: dict[str, Any]) -> bool:
     """Run the consumers of one event; False when it had already been consumed."""
     from kefu.notifications.models import ConsumedEvent
@@ -103,7 +90,6 @@ def consume(*, event_id: int, topic: str, payload: dict[str, Any]) -> bool:
             return False
         for handler in HANDLERS.get(topic, []):
             handler(event_id, payload)
-        _rollup(event_id, topic, payload)
         webhook_fanout(event_id=event_id, topic=topic, payload=payload)
         # Fault injection for the kill-a-worker test: hold the transaction open (never set in production).
         delay = float(os.environ.get("KEFU_FAULT_CONSUME_DELAY", "0") or 0)

@@ -27,4 +27,18 @@ def handle_events_task(events_: list[list[Any]]) -> int:
             done += events.consume(event_id=event_id, topic=topic, payload=payload)
         except Exception:
             handle_event_task.apply_async(args=(event_id, topic, payload), countdown=5)
+    _rollup(events_)
     return done
+
+
+def _rollup(events_: list[list[Any]]) -> None:
+    """Issue #7: the analytics roll-up applies the whole chunk in one transaction with its own ledger
+    by event id (a redelivered chunk changes nothing); if that fails, the chunk is retried on its own
+    and the messages above are not held back."""
+    from kefu.analytics.rollup import apply_events
+    from kefu.analytics.tasks import rollup_apply_task
+
+    try:
+        apply_events([(e[0], e[1], e[2]) for e in events_])
+    except Exception:
+        rollup_apply_task.apply_async(args=(events_,), countdown=5)

@@ -102,22 +102,38 @@ def test_incremental_equals_rebuilt_and_replay_changes_nothing_A1(centre, custom
     assert sorted(RollupContribution.objects.values_list("entity", "rows")) == contributions
 
 
-def test_consumer_applies_events_through_the_outbox_ledger(centre, customer):  # type: ignore[no-untyped-def]
-    """kefu.core.events.consume runs the roll-up in the consumer's transaction; a redelivered event
-    is a no-op for it too."""
-    from kefu.core.events import consume
+def test_relay_chunk_consumer_applies_the_roll_up_once(centre, customer):  # type: ignore[no-untyped-def]
+    """The relay's chunk task (kefu.core.tasks.handle_events_task) applies the roll-up for the whole
+    chunk in one transaction with its ledger; a redelivered chunk changes nothing; a failing roll-up
+    is retried on its own (rollup_apply_task) without holding back the other consumers."""
+    from unittest import mock
+
+    from kefu.core.tasks import handle_events_task
+    from kefu.notifications.models import ConsumedEvent
     from kefu.tickets import services as ts
 
     start = OutboxEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     ts.ticket_create(actor=centre["users"]["agent"], type="fault", customer_id=customer.pk, subject="断网")
-    for event_id, topic, payload in _events(start):
-        assert consume(event_id=event_id, topic=topic, payload=payload) is True
+    ts.ticket_create(actor=centre["users"]["agent"], type="complaint", customer_id=customer.pk, subject="乱收费")
+    chunk = [list(e) for e in _events(start)]
+    assert handle_events_task(chunk) == len(chunk)
     snap = rollup.table_snapshot()
-    assert sum(r[7] for r in snap) == 1  # opened (column 7)
-    assert RollupAppliedEvent.objects.filter(topic="ticket.created").count() == 1
-    for event_id, topic, payload in _events(start):
-        assert consume(event_id=event_id, topic=topic, payload=payload) is False
+    assert sum(r[7] for r in snap) == 2  # opened (column 7)
+    assert RollupAppliedEvent.objects.filter(topic="ticket.created").count() == 2
+    assert handle_events_task(chunk) == 0  # redelivered: every consumer skips it
     assert rollup.table_snapshot() == snap
+
+    ts.ticket_create(actor=centre["users"]["agent"], type="fault", customer_id=customer.pk, subject="又断网")
+    later = [list(e) for e in _events(chunk[-1][0])]
+    with mock.patch("kefu.analytics.rollup.apply_events", side_effect=RuntimeError("db hiccup")), \
+            mock.patch("kefu.analytics.tasks.rollup_apply_task.apply_async") as retry:
+        assert handle_events_task(later) == len(later)  # the messages went on
+    assert ConsumedEvent.objects.filter(event_id__in=[e[0] for e in later]).count() == len(later)
+    retry.assert_called_once()
+    from kefu.analytics.tasks import rollup_apply_task
+
+    assert rollup_apply_task(*retry.call_args.kwargs["args"]) == len(later)  # the retry applies it
+    assert sum(r[7] for r in rollup.table_snapshot()) == 3
 
 
 def test_rebuild_command_with_and_without_a_range(centre, customer):  # type: ignore[no-untyped-def]
