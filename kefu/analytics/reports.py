@@ -191,7 +191,8 @@ def daily_summary(*, viewer: User, period: Period, group: str | None = None, age
 
     - calls offered = phone contacts started in the row's day; answered = with talk time (see
       ``_answered_q``); answer rate = answered ÷ offered; within three rings = answered with
-      ring ≤ 15 s; average ring and talk seconds over answered calls;
+      ring ≤ 15 s (unknown when no answered call has its ring time); average ring, queue wait and
+      talk seconds over the answered calls that have them;
     - orders = work orders taken (created) in the day, counted for their first-contact owner, per
       type; solved within 24 h = of those, resolved ≤ 24 h after creation; transferred = handed to a
       department or agent at least once; still open = not resolved by the end of the period;
@@ -233,6 +234,7 @@ def daily_summary(*, viewer: User, period: Period, group: str | None = None, age
             offered=Count("id"), answered=Count("id", filter=answered),
             rings=Count("id", filter=answered & Q(ring_seconds__lte=THREE_RINGS_SECONDS)),
             ring_sum=Sum("ring_seconds", filter=answered), ring_n=Count("ring_seconds", filter=answered),
+            wait_sum=Sum("wait_seconds", filter=answered), wait_n=Count("wait_seconds", filter=answered),
             talk_sum=Sum("talk_seconds", filter=answered), talk_n=Count("talk_seconds", filter=answered),
         ).order_by(call_key)
     }
@@ -275,6 +277,7 @@ def daily_summary(*, viewer: User, period: Period, group: str | None = None, age
         Column("answer_rate", _("Answer rate (%)"), "percent", group=calls_g),
         Column("within_three_rings", _("Answered within three rings"), group=calls_g),
         Column("avg_ring_seconds", _("Average ring (s)"), "float", group=calls_g),
+        Column("avg_wait_seconds", _("Average wait in queue (s)"), "float", group=calls_g),
         Column("avg_talk_seconds", _("Average talk time (s)"), "float", group=calls_g),
         Column("orders", _("Work orders taken"), group=orders_g),
         *[Column(t, str(label), group=orders_g) for t, label in TYPE_COLUMNS],
@@ -294,8 +297,10 @@ def daily_summary(*, viewer: User, period: Period, group: str | None = None, age
             "calls_offered": int(c.get("offered", 0)), "calls_answered": int(c.get("answered", 0)),
             "calls_missed": int(c.get("offered", 0)) - int(c.get("answered", 0)),
             "answer_rate": share(c.get("answered", 0), c.get("offered", 0)),
-            "within_three_rings": int(c.get("rings", 0)),
+            # unknown (not 0) when no answered call came with its ring time
+            "within_three_rings": int(c.get("rings", 0)) if c.get("ring_n") else None,
             "avg_ring_seconds": mean(c.get("ring_sum"), int(c.get("ring_n", 0))),
+            "avg_wait_seconds": mean(c.get("wait_sum"), int(c.get("wait_n", 0))),
             "avg_talk_seconds": mean(c.get("talk_sum"), int(c.get("talk_n", 0))),
             "orders": n_orders, **{t: int(o.get(t, 0)) for t, _l in TYPE_COLUMNS},
             "solved_24h": int(o.get("solved_24h", 0)), "transferred": moved, "still_open": still,

@@ -58,8 +58,8 @@ def data(centre: Any, customer: Any) -> dict[str, Any]:
 
     a, a2, o = u["agent"], u["agent2"], u["other"]
     calls = [
-        call(a, at(3, 2, 9), 5, 120), call(a, at(3, 2, 10), 20, 60), call(a, at(3, 2, 11), 8, 0),
-        call(a2, at(3, 2, 9), 10, 300), call(o, at(3, 2, 14), 3, 30),
+        call(a, at(3, 2, 9), 5, 120, wait_seconds=10), call(a, at(3, 2, 10), 20, 60), call(a, at(3, 2, 11), 8, 0),
+        call(a2, at(3, 2, 9), 10, 300, wait_seconds=30), call(o, at(3, 2, 14), 3, 30),
         call(a, at(3, 2, 15), None, None, channel="chat"),  # not a call: not in the phone figures
         call(a, at(3, 3, 9), 4, 100),
         call(a, at(3, 2, 16), 2, None),  # the caller hung up while it rang: no talk time
@@ -130,6 +130,7 @@ def test_daily_summary_per_agent_for_one_day_is_hand_checked_A2(data: Any, centr
     # (≤ 15 s): only the 5 s one; average ring (5+20)/2 = 12.5 s, talk (120+60)/2 = 90 s. The chat is no call.
     assert (one["calls_offered"], one["calls_answered"], one["calls_missed"], one["answer_rate"]) == (4, 2, 2, 50.0)
     assert (one["within_three_rings"], one["avg_ring_seconds"], one["avg_talk_seconds"]) == (1, 12.5, 90.0)
+    assert one["avg_wait_seconds"] == 10.0  # only the first answered call came with its queue wait
     # Orders taken by 1001 on 2 March: A fault (solved after 6 h), B complaint (transferred, solved 4 March), C
     # consultation (open) → 3; solved ≤ 24 h: A; transferred: B; open at the end of 2 March: B and C → 2;
     # solve rate (3 − 2)/3 = 33.33 %. Return visits done by 1001 that day: A satisfied, B not → 2, 1.
@@ -147,7 +148,7 @@ def test_daily_summary_per_agent_for_one_day_is_hand_checked_A2(data: Any, centr
     tot = table.total
     assert tot is not None and tot["agent_id"] == "合计"
     assert (tot["calls_offered"], tot["calls_answered"], tot["answer_rate"], tot["within_three_rings"]) == (6, 4, 66.67, 3)
-    assert (tot["avg_ring_seconds"], tot["avg_talk_seconds"]) == (9.5, 127.5)
+    assert (tot["avg_ring_seconds"], tot["avg_talk_seconds"], tot["avg_wait_seconds"]) == (9.5, 127.5, 20.0)  # (10+30)/2
     assert (tot["orders"], tot["complaint"], tot["still_open"], tot["solve_rate"], tot["visits"]) == (5, 2, 4, 20.0, 2)
     assert [c.label for c in table.columns][:6] == ["工号", "客服", "班组", "来电总数", "接听数", "未接通数"]
 
@@ -164,6 +165,15 @@ def test_daily_summary_per_day_for_a_range_A2(data: Any, centre: Any) -> None:
     d3 = rows["2030-03-03"]
     assert (d3["calls_offered"], d3["avg_ring_seconds"], d3["orders"], d3["complaint"], d3["still_open"]) == (1, 4.0, 1, 1, 1)
     assert r.tables[0].total["calls_offered"] == 7 and r.params["group"] == "day"
+
+
+def test_three_rings_is_unknown_not_zero_without_ring_times_A2(centre: Any) -> None:
+    a = centre["users"]["agent"]
+    Interaction.objects.create(channel="call", agent=a, agent_code="1001", team=a.team, started_at=at(3, 2, 9),
+                               talk_seconds=100, wait_seconds=12)
+    row = report_build("daily_summary", viewer=a, period=Period.of_days(DAY, DAY)).tables[0].rows[0]
+    assert (row["calls_answered"], row["within_three_rings"], row["avg_ring_seconds"], row["avg_wait_seconds"]) == (
+        1, None, None, 12.0)
 
 
 def test_daily_summary_scope_agent_own_lead_team_S2(data: Any, centre: Any) -> None:
