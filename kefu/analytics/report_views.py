@@ -82,13 +82,15 @@ def _tables(report: Report) -> list[dict[str, Any]]:
     out = []
     for t in report.tables:
         cols = t.columns
+        in_all = t.all_rows if t.all_rows is not None else len(t.rows)
+        cut = ""
+        if in_all > PAGE_ROWS:
+            cut = _("The page shows the first %(n)d of %(total)d rows; the Excel and CSV downloads have them all.") % {
+                "n": PAGE_ROWS, "total": in_all}
         out.append({
             "bands": _bands(cols), "grouped": [c for c in cols if c.group],
-            "key": t.key, "title": t.title, "columns": cols, "empty": t.empty, "notes": t.notes,
+            "key": t.key, "title": t.title, "columns": cols, "empty": t.empty, "notes": t.notes, "cut": cut,
             "rows": [[(c, _cell(r.get(c.key), c.kind), r.get(c.key)) for c in cols] for r in t.rows[:PAGE_ROWS]],
-            "cut": (_("The page shows the first %(n)d of %(total)d rows; the Excel and CSV downloads have them all.")
-                    % {"n": min(PAGE_ROWS, len(t.rows)), "total": total}) if (total := (
-                        t.all_rows if t.all_rows is not None else len(t.rows))) > PAGE_ROWS else "",
             "total": [(c, _cell(t.total.get(c.key), c.kind)) for c in cols] if t.total else None,
             "raw": t.rows,
         })
