@@ -519,15 +519,7 @@ def live_board(*, viewer: User, filters: Filters = Filters(), now: datetime | No
     at_risk = running.filter(sla_breach_at__gt=now, sla_breach_at__lte=now + AT_RISK).count()
     waiting = orders.filter(status__in=[Status.PENDING_DEPARTMENT, Status.PENDING_CUSTOMER]).count()
     opened_today = orders.filter(created_at__gte=start, created_at__lte=now).count()
-    calls = Interaction.objects.filter(channel="call", started_at__gte=start, started_at__lte=now)
-    if f.team is not None:
-        calls = calls.filter(team_id=f.team or None)
-    if f.agent is not None:
-        calls = calls.filter(agent_id=f.agent)
-    if f.region is not None:
-        calls = calls.filter(customer__province=f.region)
-    if f.type is not None or f.category is not None or (f.channel is not None and f.channel != "phone"):
-        calls = calls.none()
+    calls = _contacts_filtered(Interaction.objects.filter(channel="call", started_at__gte=start, started_at__lte=now), f)
     hours: dict[int, dict[str, int]] = {h: {"answered": 0, "abandoned": 0} for h in range(24)}
     for r in calls.annotate(h=ExtractHour("started_at", tzinfo=tz)).values("h").annotate(
         answered=Count("id", filter=Q(talk_seconds__gt=0)), all=Count("id"),
@@ -584,12 +576,9 @@ def drill_ticket_q(*, indicator: str, period: Period, filters: Filters) -> Q:
     return q & Q(created_at__gte=s, created_at__lt=e)
 
 
-def drill_contacts(*, viewer: User, indicator: str, period: Period, filters: Filters, limit: int = 100) -> list[Any]:
-    """The contacts behind a contact indicator's figure, newest first, within the viewer's scope."""
-    from kefu.interactions.selectors import interaction_qs_for
-
-    f = scope_filters(viewer, filters)
-    qs = interaction_qs_for(viewer).filter(started_at__gte=period.start, started_at__lt=period.end)
+def _contacts_filtered(qs: Any, f: Filters) -> Any:
+    """Contacts in the dimensions of ``f`` (a contact has no work-order type or category; channel
+    ``phone`` is a call)."""
     if f.team is not None:
         qs = qs.filter(team_id=f.team or None)
     if f.agent is not None:
@@ -601,6 +590,15 @@ def drill_contacts(*, viewer: User, indicator: str, period: Period, filters: Fil
         qs = qs.filter(channel=back.get(f.channel, f.channel))
     if f.type is not None or f.category is not None:
         qs = qs.none()
+    return qs
+
+
+def drill_contacts(*, viewer: User, indicator: str, period: Period, filters: Filters, limit: int = 100) -> list[Any]:
+    """The contacts behind a contact indicator's figure, newest first, within the viewer's scope."""
+    from kefu.interactions.selectors import interaction_qs_for
+
+    f = scope_filters(viewer, filters)
+    qs = _contacts_filtered(interaction_qs_for(viewer).filter(started_at__gte=period.start, started_at__lt=period.end), f)
     if indicator in ("answer_rate", "service_level", "asa", "abandonment_rate", "aht"):
         qs = qs.filter(channel="call")
     if indicator == "forbidden_per_1000":

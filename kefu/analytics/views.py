@@ -130,17 +130,11 @@ def overview(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     p = Params(request)
     ctx: dict[str, Any] = {"p": p, **_choices(user), "cards": [], "error": p.error, "field_errors": p.fields}
-    if p.ok:
-        try:
-            report = sel.indicator_report(viewer=user, period=p.period, filters=p.filters)  # type: ignore[arg-type]
-        except KefuError as e:
-            p.fail(e)
-            ctx.update(error=p.error, field_errors=p.fields)
-        else:
-            for row in report["items"]:
-                row["drill"] = drill_url(row["code"], p.raw_from, p.raw_to, _api_filters(p))
-                row["trend"] = reverse("analytics:trend") + "?" + p.query(indicator=row["code"])
-                ctx["cards"].append(row)
+    report = _attempt(p, ctx, lambda: sel.indicator_report(viewer=user, period=p.period, filters=p.filters))
+    for row in report["items"] if report else []:
+        row["drill"] = drill_url(row["code"], p.raw_from, p.raw_to, _api_filters(p))
+        row["trend"] = reverse("analytics:trend") + "?" + p.query(indicator=row["code"])
+        ctx["cards"].append(row)
     return render(request, "analytics/dashboard.html", ctx, status=_status(p))
 
 
@@ -177,34 +171,45 @@ def live(request: HttpRequest) -> HttpResponse:
     return render(request, template, ctx, status=_status(p))
 
 
+def _attempt(p: Params, ctx: dict[str, Any], compute: Any) -> Any:
+    """Run a selector for a page: its result, or None with the refusal's message in the context."""
+    if not p.ok:
+        return None
+    try:
+        return compute()
+    except KefuError as e:
+        p.fail(e)
+        ctx.update(error=p.error, field_errors=p.fields)
+        return None
+
+
+def _chart(kind: str, p: Params, data: dict[str, Any] | None, rows: list[dict[str, Any]], label: str) -> dict[str, Any]:
+    """What dashboard.js draws: this period (each point or bar linking to its records), the previous
+    period and the target — or nothing, and why."""
+    if data is None:
+        return {"kind": kind, "empty": p.error or _("No data in this period."), "categories": [], "series": []}
+    return {
+        "kind": kind, "unit": data["unit"], "target": data["target"], "empty": data["empty_reason"],
+        "categories": [r[label] for r in rows],
+        "series": [{"name": _("This period"), "data": [r["value"] for r in rows], "urls": [r["url"] for r in rows]},
+                   {"name": _("Previous period"), "data": [r["previous"] for r in rows]}],
+        "target_label": _("Target"),
+    }
+
+
 @login_required
 def trend(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     p = Params(request)
-    ctx: dict[str, Any] = {"p": p, **_choices(user), "data": None, "chart": None, "error": p.error, "field_errors": p.fields}
-    if p.ok:
-        try:
-            data = sel.trend(viewer=user, indicator=p.indicator, period=p.period, granularity=p.granularity,  # type: ignore[arg-type]
-                             filters=p.filters)
-        except KefuError as e:
-            p.fail(e)
-            ctx.update(error=p.error, field_errors=p.fields)
-        else:
-            f = _api_filters(p)
-            for pt in data["points"]:
-                first, last = _bucket_days(pt["bucket"], p.granularity, p.period)  # type: ignore[arg-type]
-                pt["url"] = drill_url(p.indicator, first, last, f)
-            ctx["data"] = data
-            ctx["chart"] = {
-                "kind": "trend", "unit": data["unit"], "target": data["target"], "empty": data["empty_reason"],
-                "categories": [pt["bucket"] for pt in data["points"]],
-                "series": [{"name": _("This period"), "data": [pt["value"] for pt in data["points"]],
-                            "urls": [pt["url"] for pt in data["points"]]},
-                           {"name": _("Previous period"), "data": [pt["previous"] for pt in data["points"]]}],
-                "target_label": _("Target"),
-            }
-    if not p.ok:
-        ctx["chart"] = {"kind": "trend", "empty": p.error or _("No data in this period."), "categories": [], "series": []}
+    ctx: dict[str, Any] = {"p": p, **_choices(user), "error": p.error, "field_errors": p.fields}
+    data = _attempt(p, ctx, lambda: sel.trend(viewer=user, indicator=p.indicator, period=p.period,
+                                              granularity=p.granularity, filters=p.filters))
+    if data is not None:
+        f = _api_filters(p)
+        for pt in data["points"]:
+            first, last = _bucket_days(pt["bucket"], p.granularity, p.period)  # type: ignore[arg-type]
+            pt["url"] = drill_url(p.indicator, first, last, f)
+    ctx.update(data=data, chart=_chart("trend", p, data, data["points"] if data else [], "bucket"))
     return render(request, "analytics/dashboard_trend.html", ctx, status=_status(p))
 
 
@@ -225,34 +230,18 @@ def _bucket_days(bucket: str, granularity: str, period: sel.Period) -> tuple[str
 def breakdown(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     p = Params(request)
-    ctx: dict[str, Any] = {"p": p, **_choices(user), "data": None, "chart": None, "error": p.error, "field_errors": p.fields}
-    if p.ok:
-        try:
-            data = sel.breakdown(viewer=user, indicator=p.indicator, dimension=p.dimension, period=p.period,  # type: ignore[arg-type]
-                                 filters=p.filters)
-        except KefuError as e:
-            p.fail(e)
-            ctx.update(error=p.error, field_errors=p.fields)
-        else:
-            f = _api_filters(p)
-            agent_ids = dict(User.objects.filter(pk__in=[int(r["key"]) for r in data["items"]]).values_list("pk", "agent_id")) \
-                if p.dimension == "agent" else {}
-            for row in data["items"]:
-                value = row["key"]
-                if p.dimension == "agent":
-                    value = agent_ids.get(int(row["key"])) or ""
-                row["url"] = drill_url(p.indicator, p.raw_from, p.raw_to, {**f, p.dimension: value}) if value != "" else ""
-            ctx["data"] = data
-            rows = list(reversed(data["items"]))
-            ctx["chart"] = {
-                "kind": "breakdown", "unit": data["unit"], "target": data["target"], "empty": data["empty_reason"],
-                "categories": [r["label"] for r in rows],
-                "series": [{"name": _("This period"), "data": [r["value"] for r in rows], "urls": [r["url"] for r in rows]},
-                           {"name": _("Previous period"), "data": [r["previous"] for r in rows]}],
-                "target_label": _("Target"),
-            }
-    if not p.ok:
-        ctx["chart"] = {"kind": "breakdown", "empty": p.error or _("No data in this period."), "categories": [], "series": []}
+    ctx: dict[str, Any] = {"p": p, **_choices(user), "error": p.error, "field_errors": p.fields}
+    data = _attempt(p, ctx, lambda: sel.breakdown(viewer=user, indicator=p.indicator, dimension=p.dimension,
+                                                  period=p.period, filters=p.filters))
+    if data is not None:
+        f = _api_filters(p)
+        agent_ids = dict(User.objects.filter(pk__in=[int(r["key"]) for r in data["items"]]).values_list("pk", "agent_id")) \
+            if p.dimension == "agent" else {}
+        for row in data["items"]:
+            value = agent_ids.get(int(row["key"])) or "" if p.dimension == "agent" else row["key"]
+            row["url"] = drill_url(p.indicator, p.raw_from, p.raw_to, {**f, p.dimension: value}) if value != "" else ""
+    # Largest first in the table; ECharts draws a category axis bottom-up, so the chart gets them reversed.
+    ctx.update(data=data, chart=_chart("breakdown", p, data, list(reversed(data["items"])) if data else [], "label"))
     return render(request, "analytics/dashboard_breakdown.html", ctx, status=_status(p))
 
 
