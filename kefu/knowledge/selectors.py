@@ -60,7 +60,12 @@ ASSIST_TEXT = 500
 def kb_hits(engine: Any, q: str, k: int) -> list[dict[str, Any]]:
     """The engine's top ``k`` for ``q`` as presented items (with score, matched question and the
     query words found in it); two queries whatever ``k`` is."""
-    candidates = engine.search(q, k=k)
+    from .retrieval.engine import EmptyQuestion
+
+    try:
+        candidates = engine.search(q, k=k)
+    except EmptyQuestion:  # blank text: nothing to look up
+        return []
     items = KnowledgeItem.objects.select_related("published").in_bulk([int(c.item_id) for c in candidates])
     out = []
     for c in candidates:
