@@ -80,6 +80,33 @@ def live_api(request: HttpRequest, team: int | None = None, agent: str | None = 
     return live_board(viewer=user, filters=parse_filters(team=team, agent=agent))
 
 
+@router.get("/analytics/indicators/export", summary="The indicator report as CSV or Excel")
+def export_indicators(
+    request: HttpRequest,
+    from_: date = Query(..., alias="from"),
+    to: date = Query(...),
+    format: str = Query("xlsx", pattern="^(csv|xlsx)$"),
+    team: int | None = None,
+    agent: str | None = Query(None, max_length=16),
+) -> HttpResponse:
+    from .exports import to_csv, to_xlsx
+
+    user: User = request.user  # type: ignore[assignment]
+    report = indicator_report(viewer=user, period=Period.of_days(from_, to), team_id=team, agent_id=agent)
+    headers = [_("Indicator"), _("Value"), _("Previous period"), _("Change"), _("Target"), _("Numerator"),
+               _("Denominator"), _("Formula")]
+    rows = [[r["name"], r["value"], r["previous"], r["change"], r["target"], r["numerator"], r["denominator"], r["formula"]]
+            for r in report["items"]]
+    name = f"kefu-indicators-{from_:%Y%m%d}-{to:%Y%m%d}.{format}"
+    if format == "csv":
+        body, ctype = to_csv(headers, rows), "text/csv; charset=utf-8"
+    else:
+        body, ctype = to_xlsx(_("Indicators"), headers, rows), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = HttpResponse(body, content_type=ctype)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 @router.get("/analytics/definitions", response=dict[str, Any], summary="How every indicator is computed")
 def definitions(request: HttpRequest) -> dict[str, Any]:
     return {"items": indicator_definitions(), "next": None}

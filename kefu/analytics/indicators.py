@@ -7,7 +7,7 @@ explains each formula with what is counted and what is not.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,9 +33,19 @@ class Indicator:
     better: Literal["higher", "lower"]
     target: float | None
     source: Source
-    numerator: Callable[[Measures], float]
-    denominator: Callable[[Measures], float]
+    num: tuple[str, ...]  # numerator = Σ of these measures
+    den: tuple[str, ...]  # denominator = Σ of these
     scale: float = 100.0  # value = numerator ÷ denominator × scale
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        return self.num + self.den
+
+    def numerator(self, m: Measures) -> float:
+        return sum(m.get(n, 0) or 0 for n in self.num)
+
+    def denominator(self, m: Measures) -> float:
+        return sum(m.get(n, 0) or 0 for n in self.den)
 
     @property
     def dimensions(self) -> tuple[str, ...]:
@@ -46,103 +56,95 @@ def service_level_seconds() -> int:
     return int(getattr(settings, "KEFU_SERVICE_LEVEL_SECONDS", 20))
 
 
-def _m(name: str) -> Callable[[Measures], float]:
-    return lambda m: m.get(name, 0)
-
-
-def _sum(*names: str) -> Callable[[Measures], float]:
-    return lambda m: sum(m.get(n, 0) for n in names)
-
-
 _INDICATORS = [
     # --- contacts (calls): 接通率, service level, ASA, abandonment, AHT -------------------------------
     Indicator(
         "answer_rate", _("Answer rate"),
         _("Calls answered by an agent ÷ calls offered"), "percent", "higher", 95.0, "contacts",
-        _m("calls_answered"), _m("calls_offered"),
+        ("calls_answered",), ("calls_offered",),
     ),
     Indicator(
         "service_level", _("Service level"),
         _("Calls answered within the service-level threshold of waiting ÷ calls offered"),
-        "percent", "higher", 80.0, "contacts", _m("calls_answered_sl"), _m("calls_offered"),
+        "percent", "higher", 80.0, "contacts", ("calls_answered_sl",), ("calls_offered",),
     ),
     Indicator(
         "asa", _("Average speed of answer"),
         _("Total waiting time of answered calls ÷ calls answered"), "seconds", "lower", 20.0, "contacts",
-        _m("answered_wait_ms"), _m("calls_answered"), scale=0.001,
+        ("answered_wait_ms",), ("calls_answered",), scale=0.001,
     ),
     Indicator(
         "abandonment_rate", _("Abandonment rate"),
         _("Calls the caller hung up before an agent answered ÷ calls offered"), "percent", "lower", 5.0,
-        "contacts", _m("calls_abandoned"), _m("calls_offered"),
+        "contacts", ("calls_abandoned",), ("calls_offered",),
     ),
     Indicator(
         "aht", _("Average handling time"),
         _("(Talk + hold + wrap-up time) of answered calls ÷ calls answered"), "seconds", "lower", None,
-        "contacts", _sum("talk_ms", "hold_ms", "wrap_ms"), _m("handled"), scale=0.001,
+        "contacts", ("talk_ms", "hold_ms", "wrap_ms",), ("handled",), scale=0.001,
     ),
     # --- work orders --------------------------------------------------------------------------------
     Indicator(
         "fcr", _("First-contact resolution"),
         _("Orders resolved in the period never transferred nor reopened ÷ orders resolved in the period"),
-        "percent", "higher", 75.0, "tickets", _m("first_resolved_clean"), _m("first_resolved"),
+        "percent", "higher", 75.0, "tickets", ("first_resolved_clean",), ("first_resolved",),
     ),
     Indicator(
         "first_response_sla", _("First response on time"),
         _("Orders answered by their first-response promise ÷ orders whose promise fell due or was met in the period"),
-        "percent", "higher", 95.0, "tickets", _m("fr_met"), _m("fr_due"),
+        "percent", "higher", 95.0, "tickets", ("fr_met",), ("fr_due",),
     ),
     Indicator(
         "resolution_sla", _("Resolution on time"),
         _("Orders resolved by their resolution promise ÷ orders whose promise fell due or was met in the period"),
-        "percent", "higher", 95.0, "tickets", _m("res_met"), _m("res_due"),
+        "percent", "higher", 95.0, "tickets", ("res_met",), ("res_due",),
     ),
     Indicator(
         "rework_rate", _("Rework rate"),
         _("Reopenings in the period ÷ resolutions in the period"), "percent", "lower", 5.0, "tickets",
-        _m("reopenings"), _m("resolutions"),
+        ("reopenings",), ("resolutions",),
     ),
     Indicator(
         "complaint_rate_per_10k", _("Complaints per 10,000 customers"),
         _("Complaint orders opened in the period ÷ customers on record × 10,000"), "per_10k", "lower", None,
-        "tickets", _m("complaints_opened"), _m("customers_on_record"), scale=10000.0,
+        "tickets", ("complaints_opened",), ("customers_on_record",), scale=10000.0,
     ),
     Indicator(
         "escalation_rate", _("Escalation rate"),
         _("Orders opened in the period and escalated ÷ orders opened in the period"), "percent", "lower", None,
-        "tickets", _m("opened_escalated"), _m("opened"),
+        "tickets", ("opened_escalated",), ("opened",),
     ),
     Indicator(
         "avg_resolution_hours", _("Average resolution time"),
         _("Mean of resolution time minus opening time over orders resolved in the period"), "hours", "lower",
-        None, "tickets", _m("resolved_ms"), _m("resolved"), scale=1 / 3_600_000,
+        None, "tickets", ("resolved_ms",), ("resolved",), scale=1 / 3_600_000,
     ),
     # --- satisfaction and follow-up -----------------------------------------------------------------
     Indicator(
         "csat", _("Customer satisfaction (mean score)"),
         _("Sum of survey scores (1–5) answered in the period ÷ surveys answered"), "score", "higher", 4.5,
-        "surveys", _m("csat_sum"), _m("csat_n"), scale=1.0,
+        "surveys", ("csat_sum",), ("csat_n",), scale=1.0,
     ),
     Indicator(
         "csat_satisfied", _("Share of satisfied customers"),
         _("Surveys answered in the period with a score of 4 or 5 ÷ surveys answered"), "percent", "higher",
-        95.0, "surveys", _m("csat_top2"), _m("csat_n"),
+        95.0, "surveys", ("csat_top2",), ("csat_n",),
     ),
     Indicator(
         "return_visit_completion", _("Return-visit completion"),
         _("Return visits due in the period that reached the customer (satisfied or unsatisfied) ÷ return visits due in the period, cancelled ones excepted"),
-        "percent", "higher", 95.0, "visits", _m("rv_done"), _m("rv_due"),
+        "percent", "higher", 95.0, "visits", ("rv_done",), ("rv_due",),
     ),
     # --- quality inspection -------------------------------------------------------------------------
     Indicator(
         "inspection_score", _("Average inspection score"),
         _("Sum of the current inspection scores of contacts in the period ÷ contacts inspected"), "points",
-        "higher", 90.0, "contacts", _m("inspection_score_c"), _m("inspected"), scale=0.01,
+        "higher", 90.0, "contacts", ("inspection_score_c",), ("inspected",), scale=0.01,
     ),
     Indicator(
         "forbidden_per_1000", _("Forbidden-phrase incidents per 1,000 contacts"),
         _("Forbidden-phrase hits (not waived on appeal) in contacts of the period ÷ contacts × 1,000"),
-        "per_1000", "lower", 1.0, "contacts", _m("forbidden_hits"), _m("contacts"), scale=1000.0,
+        "per_1000", "lower", 1.0, "contacts", ("forbidden_hits",), ("contacts",), scale=1000.0,
     ),
 ]
 

@@ -195,9 +195,11 @@ def _add_row(sums: Sums, measures: dict[str, Any], type_: str | None) -> None:
 
 
 def period_sums(*, period: Period, filters: Filters, group: str | None = None, granularity: str = "day",
-                now: datetime | None = None, source: str = "rollup") -> dict[str, Sums]:
+                now: datetime | None = None, source: str = "rollup",
+                measures: Iterable[str] | None = None) -> dict[str, Sums]:
     """Summed measures of the period, in one group ``""`` or grouped by ``group``: a dimension name,
-    or ``"time"`` (buckets of ``granularity``). Group values are strings (``"0"``/``""`` = none)."""
+    or ``"time"`` (buckets of ``granularity``). Group values are strings (``"0"``/``""`` = none).
+    ``measures`` limits the sums read from the roll-up to those an indicator needs."""
     now = now or timezone.now()
     today = timezone.localtime(now).date()
     last = min(period.last_day, today)
@@ -218,7 +220,10 @@ def period_sums(*, period: Period, filters: Filters, group: str | None = None, g
             if period.first_day <= day <= last and _key_matches(key, filters):
                 _add_row(out[gkey(day, key)], ms, key[3])
     else:
-        sums = {"complaints_opened": Sum("opened", filter=Q(type="complaint")), **{m: Sum(m) for m in MEASURES}}
+        wanted = set(measures) if measures is not None else {*MEASURES, "complaints_opened"}
+        # The filtered sum first: an alias "opened" defined before it would shadow the column.
+        sums = {"complaints_opened": Sum("opened", filter=Q(type="complaint"))} if "complaints_opened" in wanted else {}
+        sums.update({m: Sum(m) for m in MEASURES if m in wanted})
         base = DailyRollup.objects.filter(_rollup_q(filters), day__gte=period.first_day, day__lte=last)
         if group is None:
             qs: Any = [base.aggregate(**sums)]
@@ -231,7 +236,8 @@ def period_sums(*, period: Period, filters: Filters, group: str | None = None, g
         if period.first_day <= today <= last:
             for key, ms in _not_yet_due(now, filters):
                 _add_row(out[gkey(today, key)], ms, key[3])
-    _customers_on_record(out, period, last, filters, group, granularity, source)
+    if measures is None or "customers_on_record" in measures:
+        _customers_on_record(out, period, last, filters, group, granularity, source)
     return dict(out)
 
 
@@ -410,8 +416,9 @@ def trend(*, viewer: User, indicator: str, period: Period, granularity: str = "d
     now = now or timezone.now()
     f = scope_filters(viewer, filters)
     prev_period = period.previous()
-    cur = period_sums(period=period, filters=f, group="time", granularity=granularity, now=now)
-    prev = period_sums(period=prev_period, filters=f, group="time", granularity=granularity, now=now)
+    need = INDICATORS[indicator].measures
+    cur = period_sums(period=period, filters=f, group="time", granularity=granularity, now=now, measures=need)
+    prev = period_sums(period=prev_period, filters=f, group="time", granularity=granularity, now=now, measures=need)
     buckets, prev_buckets = _buckets(period, granularity), _buckets(prev_period, granularity)
     points = []
     for i, b in enumerate(buckets):
@@ -421,8 +428,8 @@ def trend(*, viewer: User, indicator: str, period: Period, granularity: str = "d
         points.append({"bucket": b, "value": v.value, "numerator": v.numerator, "denominator": v.denominator,
                        "numerator_in_unit": numerator_in_unit(indicator, v.numerator),
                        "previous_bucket": pb, "previous": pv.value if pv else None})
-    total = indicators_for(viewer=viewer, period=period, filters=filters, now=now)[indicator]
-    prev_total = indicators_for(viewer=viewer, period=prev_period, filters=filters, now=now)[indicator]
+    total = _one(indicator, period, f, now)
+    prev_total = _one(indicator, prev_period, f, now)
     ind = INDICATORS[indicator]
     empty = all(p["value"] is None for p in points)
     return {
@@ -432,6 +439,12 @@ def trend(*, viewer: User, indicator: str, period: Period, granularity: str = "d
         "total": total.as_dict(), "previous_total": prev_total.value,
         "empty_reason": str(_("No data in this period.")) if empty else "",
     }
+
+
+def _one(indicator: str, period: Period, f: Filters, now: datetime) -> Value:
+    """One indicator over the whole period (filters already scoped), reading only its measures."""
+    sums = period_sums(period=period, filters=f, now=now, measures=INDICATORS[indicator].measures).get("") or _zero()
+    return compute(indicator, sums)
 
 
 def _buckets(period: Period, granularity: str) -> list[str]:
@@ -453,12 +466,9 @@ def breakdown(*, viewer: User, indicator: str, dimension: str, period: Period, f
     check_dimension(indicator, dimension)
     now = now or timezone.now()
     f = scope_filters(viewer, filters)
-    cur = period_sums(period=period, filters=f, group=dimension, now=now)
-    prev = period_sums(period=period.previous(), filters=f, group=dimension, now=now)
-    if dimension != "region":
-        total = _customers_total(period, f)
-        for s in [*cur.values(), *prev.values()]:
-            s["customers_on_record"] = total
+    need = INDICATORS[indicator].measures
+    cur = period_sums(period=period, filters=f, group=dimension, now=now, measures=need)
+    prev = period_sums(period=period.previous(), filters=f, group=dimension, now=now, measures=need)
     labels = dimension_labels(dimension, cur.keys())
     rows = []
     for value_key, sums in cur.items():
