@@ -17,6 +17,29 @@ hypothesis_settings.register_profile("explore", deadline=None)
 hypothesis_settings.load_profile(__import__("os").environ.get("HYPOTHESIS_PROFILE", "kefu"))
 
 
+def pytest_collection_modifyitems(items):  # type: ignore[no-untyped-def]
+    """A transactional test (browser tests, concurrency) ends with a flush of every table, which would
+    also remove the rows the data migrations seed (SLA policies, categories, the default rule set,
+    flows) from every test that runs after it. Restore them: serialized rollback for all of them."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}))
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):  # type: ignore[no-untyped-def]
+    """Connections are per context, and Playwright's sync API runs the browser tests in contexts of its
+    own, whose connection objects never saw the snapshot taken at set-up: hand it to every one."""
+    from django.db import connections
+
+    for conn in connections.all():
+        contents = getattr(conn, "_test_serialized_contents", None)
+        if contents is not None:
+            type(conn)._test_serialized_contents = contents
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(tmp_path, settings):  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path / "media"
