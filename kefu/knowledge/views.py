@@ -208,13 +208,12 @@ def _flow_done(request: HttpRequest, ticket: Ticket, finished: bool) -> HttpResp
     if finished:
         # The path is now a note on the timeline (and the order's version moved): reload the page.
         messages.success(request, _("The troubleshooting flow is finished; its path is on the timeline."))
-    url = reverse("web:detail", kwargs={"ticket_id": ticket.pk}) + "#kb-flow"
     if _htmx(request):
+        # The page reloads itself on this event, keeping the reply being typed (knowledge/_order.html).
         response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        response["HX-Refresh"] = "true"  # with only the #fragment changed, the redirect alone would not reload
+        response["HX-Trigger"] = "kbFlowFinished"
         return response
-    return redirect(url)
+    return redirect(reverse("web:detail", kwargs={"ticket_id": ticket.pk}) + "#kb-flow")
 
 
 @login_required

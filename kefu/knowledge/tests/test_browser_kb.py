@@ -120,8 +120,10 @@ def test_agent_searches_inserts_a_suggestion_and_walks_the_sms_flow_K3_K5(page, 
     # The reply reloaded the page; the run is still in progress and goes on to its end.
     flow = page.locator("#kb-flow")
     expect(flow.locator("#flow-step")).to_contain_text("测试结果")
-    with page.expect_navigation():  # the end is a note on the timeline: the page reloads
+    page.get_by_label("内容").fill("已为您提报技术处理，")
+    with page.expect_navigation():  # the end is a note on the timeline: the page reloads…
         flow.get_by_role("button", name="仍收不到").click()
+    expect(page.get_by_label("内容")).to_have_value("已为您提报技术处理，")  # …keeping the reply being typed
     expect(page.locator(".msg.success")).to_contain_text("排障流程已完成")
     expect(page.locator("#timeline")).to_contain_text("【短信提醒收不到】")
     new = Ticket.objects.exclude(pk=order.pk).get()
