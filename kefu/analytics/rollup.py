@@ -38,8 +38,19 @@ CONTACT_CHANNEL = {"call": "phone", "chat": "chat", "email": "email", "sms": "sm
 CHUNK = 2000
 
 
+_DAYS: dict[int, str] = {}
+
+
 def day_of(at: datetime) -> str:
-    return timezone.localtime(at).date().isoformat()
+    """The local day (settings.TIME_ZONE) of ``at``, ISO. Cached per quarter hour: every time zone's
+    offset is a multiple of 15 minutes, so a quarter hour never straddles a local midnight."""
+    slot = int(at.timestamp()) // 900
+    day = _DAYS.get(slot)
+    if day is None:
+        if len(_DAYS) > 200_000:
+            _DAYS.clear()
+        day = _DAYS[slot] = timezone.localtime(at, timezone.get_default_timezone()).date().isoformat()
+    return day
 
 
 def _ms(seconds: float | None) -> int:
@@ -404,6 +415,8 @@ def rebuild(*, first: date | None = None, last: date | None = None, progress: An
     ticket-less return visits due in the range (by difference, so the rest stays consistent)."""
     counts: dict[str, int] = {}
     if first is None and last is None:
+        if connection.vendor == "postgresql":
+            return _rebuild_postgresql(progress)
         with transaction.atomic():
             DailyRollup.objects.all().delete()
             RollupContribution.objects.all().delete()
@@ -443,6 +456,48 @@ def _insert_fresh(kind: str, ids: list[int]) -> None:
     with transaction.atomic():
         _apply_delta(total)
         RollupContribution.objects.bulk_create(stored, batch_size=1000)
+
+
+def _rebuild_postgresql(progress: Any) -> dict[str, int]:
+    """The full rebuild on PostgreSQL, same contributions as everywhere, written fast: every chunk's
+    contributions are COPied into the ledger and its summed rows into an unlogged staging table, which
+    one INSERT … SELECT … GROUP BY turns into the roll-up at the end. One transaction: readers see the
+    old roll-up until it commits."""
+    table, stage = DailyRollup._meta.db_table, "analytics_rebuild_stage"
+    cols = ["day", *DIMENSIONS, *MEASURES]
+    counts: dict[str, int] = {}
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(f"TRUNCATE {table}, {RollupContribution._meta.db_table}")
+        cur.execute(f"DROP TABLE IF EXISTS {stage}")
+        cur.execute(f"CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS)")
+        cur.execute(f"ALTER TABLE {stage} DROP COLUMN id")
+        raw = cur.cursor  # psycopg's own cursor, for COPY
+        for kind, qs in _sources(None, None):
+            n = 0
+            for ids in _chunks(qs, 5000):
+                found = LOADERS[kind](ids)
+                total: Rows = {}
+                with raw.copy(f"COPY {RollupContribution._meta.db_table} (entity, rows) FROM STDIN") as cp:
+                    for pk, rows in found.items():
+                        if not rows:
+                            continue
+                        cp.write_row((f"{kind}:{pk}", json.dumps(_encode(rows), ensure_ascii=False)))
+                        for key, ms in rows.items():
+                            slot = total.setdefault(key, {})
+                            for m, v in ms.items():
+                                slot[m] = slot.get(m, 0) + v
+                with raw.copy(f"COPY {stage} ({', '.join(cols)}) FROM STDIN") as cp:
+                    for key, ms in total.items():
+                        cp.write_row((key[0], *key[1:], *(ms.get(m, 0) for m in MEASURES)))
+                n += len(ids)
+                if progress:
+                    progress(kind, n)
+            counts[kind] = n
+        sums = ", ".join(f"SUM({m})" for m in MEASURES)
+        cur.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT day, {', '.join(DIMENSIONS)}, {sums} FROM {stage}"
+                    f" GROUP BY day, {', '.join(DIMENSIONS)}")
+        cur.execute(f"DROP TABLE {stage}")
+    return counts
 
 
 def snapshot_columns() -> list[str]:
