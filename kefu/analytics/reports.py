@@ -479,8 +479,13 @@ def feedback_register(*, viewer: User, period: Period, agent_id: str | None = No
     orders_qs = scope.filter(type__in=FEEDBACK_TYPES, created_at__gte=s, created_at__lt=e).order_by("created_at", "id")
     remarks_qs = SurveyResponse.objects.filter(created_at__gte=s, created_at__lt=e, ticket__in=scope.values("pk")).exclude(
         reason="").order_by("created_at", "id")
-    orders_sel = orders_qs.select_related("customer", "owner", "assignee_department")
-    remarks_sel = remarks_qs.select_related("ticket", "ticket__customer", "ticket__owner", "ticket__assignee_department")
+    # Only the columns the register shows: a month can hold tens of thousands of rows.
+    cols = ("id", "number", "type", "status", "subject", "resolution", "contact_phone", "satisfaction", "created_at",
+            "category_id", "customer__name", "customer__province", "customer__city", "owner__username",
+            "owner__display_name", "owner__agent_id", "assignee_department__name")
+    orders_sel = orders_qs.select_related("customer", "owner", "assignee_department").only(*cols)
+    remarks_sel = remarks_qs.select_related("ticket", "ticket__customer", "ticket__owner", "ticket__assignee_department").only(
+        "ticket_id", "reason", "score", "created_at", *(f"ticket__{c}" for c in cols))
     all_rows = None
     if limit is not None:
         all_rows = orders_qs.count() + remarks_qs.count()
@@ -501,9 +506,11 @@ def feedback_register(*, viewer: User, period: Period, agent_id: str | None = No
     for tid, outcome in ReturnVisit.objects.filter(of_rows, status=VisitStatus.DONE).order_by(
             "completed_at", "id").values_list("ticket_id", "outcome"):
         visits[tid] = outcome
-    outcome_names = dict(Outcome.choices)
-    status_names = dict(Status.choices)
-    type_names = dict(TicketType.choices)
+    # translated once, not once a row
+    outcome_names = {k: str(v) for k, v in Outcome.choices}
+    status_names = {k: str(v) for k, v in Status.choices}
+    type_names = {k: str(v) for k, v in TicketType.choices}
+    remark = _("Survey remark")
 
     def row(t: Ticket, at: datetime, kind: str, text: str, satisfaction: int | None) -> dict[str, Any]:
         c = t.customer
@@ -516,13 +523,13 @@ def feedback_register(*, viewer: User, period: Period, agent_id: str | None = No
             "category": paths.get(t.category_id, "") if t.category_id else "", "summary": text, "_at": at,
             "owner": t.owner.label, "handled_by": "、".join(departments.get(t.pk, [])) or (
                 t.assignee_department.name if t.assignee_department_id else ""),
-            "status": str(status_names.get(t.status, t.status)), "outcome": t.resolution,
-            "return_visit": str(outcome_names.get(visits.get(t.pk, ""), "")),
+            "status": status_names.get(t.status, t.status), "outcome": t.resolution,
+            "return_visit": outcome_names.get(visits.get(t.pk, ""), ""),
             "satisfaction": satisfaction,
         }
 
-    rows = [row(t, t.created_at, str(type_names[t.type]), t.subject, t.satisfaction) for t in orders]
-    rows += [row(r.ticket, r.created_at, _("Survey remark"), r.reason, r.score) for r in remarks]
+    rows = [row(t, t.created_at, type_names[t.type], t.subject, t.satisfaction) for t in orders]
+    rows += [row(r.ticket, r.created_at, remark, r.reason, r.score) for r in remarks]
     rows.sort(key=lambda r: (r.pop("_at"), r["number"]))
     if limit is not None:
         rows = rows[:limit]
