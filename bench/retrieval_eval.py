@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dir", type=Path)
     ap.add_argument("--split", default="test", choices=["test", "train", "all"])
-    ap.add_argument("--encoder", default="e5", help="e5 (default), use, or none")
+    ap.add_argument("--encoder", default=None, help="e5+use (default), e5, use, or none")
     ap.add_argument("--cache", type=Path, help="npz file caching the item-text vectors between runs")
     ap.add_argument("--errors", type=int, default=0, help="print this many engine misses")
     args = ap.parse_args(argv)

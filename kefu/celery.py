@@ -19,7 +19,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
 
 app = Celery("kefu")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["kefu.tickets", "kefu.notifications", "kefu.followup", "kefu.core"])
+app.autodiscover_tasks(["kefu.tickets", "kefu.notifications", "kefu.followup", "kefu.core", "kefu.knowledge"])
 app.autodiscover_tasks(["kefu.analytics"], related_name="report_tasks")  # the e-mailed reports
 
 
@@ -32,6 +32,9 @@ def beat_schedule() -> dict[str, dict[str, object]]:
         "followup-cycle": {"task": "kefu.followup.followup_cycle_task", "schedule": float(settings.KEFU_FOLLOWUP_SECONDS)},
         "report-subscriptions": {"task": "kefu.analytics.report_subscriptions_due_task",
                                  "schedule": float(settings.KEFU_REPORT_SWEEP_SECONDS)},
+        # Issue #5: vectors of published knowledge (also sent on every kb.published event).
+        "kb-vectors": {"task": "kefu.knowledge.compute_vectors_task",
+                       "schedule": float(getattr(settings, "KEFU_KB_VECTORS_SECONDS", 300))},
     }
 
 

@@ -70,7 +70,15 @@ def _on_status_changed(event_id: int, payload: dict[str, Any]) -> None:
         customer_notify(ticket=t, template="ticket_resolved", dedupe=f"resolved:{event_id}")
 
 
+def _on_kb_published(event_id: int, payload: dict[str, Any]) -> None:
+    """Issue #5: compute the new version's vector in the background, after this transaction."""
+    from kefu.knowledge.tasks import compute_vectors_task
+
+    transaction.on_commit(lambda: compute_vectors_task.delay())
+
+
 HANDLERS: dict[str, list[Any]] = {
+    "kb.published": [_on_kb_published],
     "ticket.created": [_on_ticket_created],
     "ticket.transferred": [_on_ticket_transferred],
     "ticket.status_changed": [_on_status_changed],

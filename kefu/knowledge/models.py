@@ -41,7 +41,9 @@ class KnowledgeItem(models.Model):
     published = models.ForeignKey("ItemVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     archived = models.BooleanField(_("archived"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Indexed: every process's search index reads max(updated_at) before a search to notice changes
+    # (publish, archive, a vector stored) — see search.py.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         verbose_name = _("knowledge item")

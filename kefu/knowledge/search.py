@@ -1,21 +1,51 @@
-"""The knowledge index each process keeps (K4, K5): built once from the published items and their
-stored vectors, then refreshed incrementally — a cheap stamp query per search notices a publish, so an
-edited item is found by lexical search at once and by dense retrieval as soon as its vector is stored."""
+"""The knowledge index each process keeps (K4, K5).
+
+Built once per process from the published items and their stored vectors, then kept current by
+deltas: every search first reads one stamp — ``max(updated_at)`` of the items (an indexed column) and
+their count — and when it moved, loads only the items changed since the last look. Publishing,
+archiving and storing an item's vector all touch ``updated_at``, so an edited item is found by the
+lexical retrievers on the first search after the publish commits, and by the dense retriever on the
+first search after the background job (``compute_vectors``, task ``kefu.knowledge.compute_vectors_task``)
+stores its vector. Vectors are never computed at request time: an item without one is lexical-only
+until then. Items that come into force or expire without being edited are picked up by the same
+check (the next such moment is kept).
+"""
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Min, Q
+from django.utils import timezone
 
-from .models import Audience, ItemVersion, KnowledgeItem
+from .models import Audience, ItemVersion, KnowledgeItem, VersionStatus
 from .retrieval.dense import load_encoder, pack_vectors, unpack_vectors
 from .retrieval.engine import Engine, KBItem
 
 _lock = threading.Lock()
-_engines: dict[str, dict[str, Any]] = {}
+_engines: dict[str, _State] = {}
+
+#: Changes committed within this margin before the newest ``updated_at`` seen are read again at the
+#: next delta: two transactions can commit out of the order of their timestamps.
+_OVERLAP = timedelta(seconds=5)
+_CHUNK = 500
+
+
+@dataclass
+class _State:
+    engine: Engine
+    model: str
+    versions: dict[int, int] = field(default_factory=dict)  # item pk → version pk in the engine
+    with_vectors: set[int] = field(default_factory=set)  # item pks whose vectors are in the engine
+    expires: dict[int, datetime] = field(default_factory=dict)  # items in the engine that expire
+    applied: dict[int, datetime] = field(default_factory=dict)  # item pk → updated_at last applied
+    stamp: tuple[Any, ...] = ()
+    seen: datetime | None = None  # newest updated_at loaded
+    next_moment: datetime | None = None  # next effective_from / expires_at to act on
 
 
 def vector_load(raw: bytes | memoryview | None) -> np.ndarray | None:
@@ -23,54 +53,137 @@ def vector_load(raw: bytes | memoryview | None) -> np.ndarray | None:
 
 
 def encoder_name() -> str:
-    encoder = load_encoder("e5")
+    encoder = load_encoder()
     return encoder.name if encoder is not None else ""
 
 
-def _items(audience: str) -> list[tuple[int, int, KBItem, bytes | None, str]]:
-    from .selectors import published_items
+def _kb_item(item: KnowledgeItem) -> KBItem:
+    v = item.published
+    assert v is not None
+    return KBItem(id=str(item.pk), question=v.question, answer=v.answer,
+                  similar_questions=tuple(v.similar_questions), category=item.category)
 
-    rows = []
-    for item in published_items(audience=audience if audience == Audience.PUBLIC else None):
-        v = item.published
-        assert v is not None
-        rows.append((item.pk, v.pk, KBItem(id=str(item.pk), question=v.question, answer=v.answer,
-                                           similar_questions=tuple(v.similar_questions), category=item.category),
-                     v.vector, v.vector_model))
-    return rows
+
+def _in_force(item: KnowledgeItem, audience: str, now: datetime) -> bool:
+    return (
+        item.published_id is not None and not item.archived
+        and (audience != Audience.PUBLIC or item.audience == Audience.PUBLIC)
+        and not (item.effective_from and item.effective_from > now)
+        and not (item.expires_at and item.expires_at <= now)
+    )
 
 
 def _stamp() -> tuple[Any, ...]:
     agg = KnowledgeItem.objects.aggregate(n=Count("id"), m=Max("updated_at"))
-    vec = ItemVersion.objects.filter(vector__isnull=False).count()
-    return (agg["n"], agg["m"], vec)
+    return (agg["n"], agg["m"])
+
+
+def _next_moment(now: datetime) -> datetime | None:
+    """The next instant at which an unedited item comes into force or expires."""
+    base = KnowledgeItem.objects.filter(published__isnull=False, archived=False)
+    a = base.filter(effective_from__gt=now).aggregate(m=Min("effective_from"))["m"]
+    b = base.filter(expires_at__gt=now).aggregate(m=Min("expires_at"))["m"]
+    moments = [m for m in (a, b) if m is not None]
+    return min(moments) if moments else None
+
+
+def _apply(state: _State, items: list[KnowledgeItem], audience: str, now: datetime) -> None:
+    engine = state.engine
+    for item in items:
+        state.applied[item.pk] = item.updated_at
+        if not _in_force(item, audience, now):
+            if state.versions.pop(item.pk, None) is not None:
+                engine.remove(str(item.pk))
+            state.with_vectors.discard(item.pk)
+            state.expires.pop(item.pk, None)
+            continue
+        v = item.published
+        assert v is not None
+        vectors = vector_load(v.vector) if v.vector and v.vector_model == state.model else None
+        has = vectors is not None
+        if state.versions.get(item.pk) != v.pk or (has and item.pk not in state.with_vectors):
+            engine.upsert(_kb_item(item), vectors=vectors, encode_missing=False)
+            state.versions[item.pk] = v.pk
+            if has:
+                state.with_vectors.add(item.pk)
+            else:
+                state.with_vectors.discard(item.pk)
+        if item.expires_at:
+            state.expires[item.pk] = item.expires_at
+
+
+def _load(qs: Any) -> list[KnowledgeItem]:
+    return list(qs.select_related("published").order_by("pk"))
+
+
+def _full(audience: str, now: datetime) -> _State:
+    from .selectors import published_items
+
+    model = encoder_name()
+
+    pks = list(published_items(audience=audience if audience == Audience.PUBLIC else None)
+               .order_by("pk").values_list("pk", flat=True))
+    rows: list[KnowledgeItem] = []
+    for i in range(0, len(pks), _CHUNK):  # chunks: the vector blobs of 50,000 items are large
+        rows += _load(KnowledgeItem.objects.filter(pk__in=pks[i:i + _CHUNK]))
+    items = [r for r in rows if _in_force(r, audience, now)]
+    vectors = {}
+    for r in items:
+        v = r.published
+        if v is not None and v.vector and v.vector_model == model:
+            vectors[str(r.pk)] = vector_load(v.vector)
+    # Items whose vector is not stored yet are lexical-only until the background job stores it:
+    # vectors are never computed at request time.
+    state = _State(engine=Engine.build([_kb_item(r) for r in items], vectors=vectors, encode_missing=False), model=model)
+    for r in items:
+        assert r.published_id is not None
+        state.versions[r.pk] = r.published_id
+        if str(r.pk) in vectors:
+            state.with_vectors.add(r.pk)
+        if r.expires_at:
+            state.expires[r.pk] = r.expires_at
+    state.applied = {r.pk: r.updated_at for r in rows}
+    state.seen = max((r.updated_at for r in rows), default=None)
+    return state
 
 
 def engine_for(audience: str = Audience.PUBLIC) -> Engine:
     """The process's engine for ``public`` (bot) or ``all`` (agents), current with the database."""
     stamp = _stamp()
+    now = timezone.now()
     with _lock:
         state = _engines.get(audience)
-        if state is not None and state["stamp"] == stamp:
-            return state["engine"]
-        rows = _items(audience)
-        if state is None:
-            model = encoder_name()
-            vectors = {str(pk): vector_load(raw) for pk, _v, _i, raw, m in rows if raw and m == model}
-            engine = Engine.build([r[2] for r in rows], vectors=vectors)
-            state = {"engine": engine, "versions": {pk: vpk for pk, vpk, *_ in rows}, "model": model}
+        if state is not None and state.stamp == stamp and (state.next_moment is None or now < state.next_moment):
+            return state.engine
+        if state is None or state.model != encoder_name():
+            state = _full(audience, now)
         else:
-            engine = state["engine"]
-            current = {pk: vpk for pk, vpk, *_ in rows}
-            for pk in set(state["versions"]) - set(current):
-                engine.remove(str(pk))
-            for pk, vpk, kb_item, raw, m in rows:
-                if state["versions"].get(pk) != vpk or (raw and m == state["model"] and engine.item_vectors(str(pk)) is None):
-                    engine.upsert(kb_item, vectors=vector_load(raw) if m == state["model"] else None)
-            state["versions"] = current
-        state["stamp"] = stamp
+            qs = KnowledgeItem.objects.all()
+            if state.seen is not None:
+                qs = qs.filter(updated_at__gte=state.seen - _OVERLAP)
+            # Ids and stamps first (no vector blobs), then the full rows of what really changed.
+            fresh = [pk for pk, at in qs.values_list("pk", "updated_at") if state.applied.get(pk) != at]
+            changed: list[KnowledgeItem] = []
+            for i in range(0, len(fresh), _CHUNK):
+                changed += _load(KnowledgeItem.objects.filter(pk__in=fresh[i:i + _CHUNK]))
+            if state.next_moment is not None and now >= state.next_moment:
+                moved = Q(effective_from__lte=now) | Q(expires_at__lte=now)
+                changed += _load(KnowledgeItem.objects.filter(moved, published__isnull=False)
+                                 .exclude(pk__in=[c.pk for c in changed]))
+            _apply(state, changed, audience, now)
+            if state.stamp and stamp[0] != state.stamp[0]:
+                # The number of rows changed: some may have been deleted (admin) — drop them.
+                alive = set(KnowledgeItem.objects.values_list("pk", flat=True))
+                for pk in set(state.versions) - alive:
+                    state.engine.remove(str(pk))
+                    state.versions.pop(pk, None)
+                    state.with_vectors.discard(pk)
+            if changed:
+                state.seen = max([state.seen or changed[0].updated_at, *(c.updated_at for c in changed)])
+        state.stamp = stamp
+        state.next_moment = _next_moment(now)
         _engines[audience] = state
-        return state["engine"]
+        return state.engine
 
 
 def reset() -> None:
@@ -79,18 +192,23 @@ def reset() -> None:
 
 
 def compute_vectors(*, limit: int | None = None) -> int:
-    """Encode published versions that have no stored vector (a background job; also run after an
-    import). Returns how many were computed."""
-    encoder = load_encoder("e5")
+    """Encode published versions that have no stored vector, or one from another encoder (the
+    background job; also run after an import). Idempotent: a version is encoded once per encoder.
+    Storing a vector touches the item's ``updated_at`` so that every process's index picks it up.
+    Returns how many were computed."""
+    encoder = load_encoder()
     if encoder is None:
         return 0
-    todo = ItemVersion.objects.filter(status="published", vector__isnull=True).select_related("item")
+    todo = (ItemVersion.objects.filter(status=VersionStatus.PUBLISHED)
+            .filter(Q(vector__isnull=True) | ~Q(vector_model=encoder.name))
+            .order_by("pk").values_list("pk", "item_id", "question", "similar_questions"))
     if limit:
         todo = todo[:limit]
     done = 0
-    for v in todo:
-        questions = list(KBItem(id=str(v.item_id), question=v.question, similar_questions=tuple(v.similar_questions)).questions)
+    for pk, item_id, question, similar in todo:
+        questions = list(KBItem(id=str(item_id), question=question, similar_questions=tuple(similar)).questions)
         matrix = encoder.encode_passages(questions)
-        ItemVersion.objects.filter(pk=v.pk).update(vector=pack_vectors(matrix), vector_model=encoder.name)
+        ItemVersion.objects.filter(pk=pk).update(vector=pack_vectors(matrix), vector_model=encoder.name)
+        KnowledgeItem.objects.filter(pk=item_id).update(updated_at=timezone.now())
         done += 1
     return done

@@ -106,6 +106,43 @@ class BM25Index:
         self._group[slot] = group
         self._total_len += len(tokens)
 
+    def add_many(self, docs: Sequence[tuple[Hashable, Sequence[str], int]]) -> None:
+        """Index many (key, tokens, group) at once — the full rebuild: into an empty index the
+        postings are collected in lists and turned into arrays once per term."""
+        if self._slot_of or self._keys:
+            for key, tokens, group in docs:
+                self.add(key, tokens, group)
+            return
+        n = len(docs)
+        size = max(_INITIAL, n)
+        self._len = np.zeros(size, dtype=np.float32)
+        self._group = np.full(size, -1, dtype=np.int64)
+        ids: dict[str, list[int]] = {}
+        tfs: dict[str, list[int]] = {}
+        total = 0
+        for slot, (key, tokens, group) in enumerate(docs):
+            counts = dict(Counter(tokens))
+            for term, tf in counts.items():
+                if term in ids:
+                    ids[term].append(slot)
+                    tfs[term].append(tf)
+                else:
+                    ids[term] = [slot]
+                    tfs[term] = [tf]
+            self._keys.append(key)
+            self._terms.append(counts)
+            self._slot_of[key] = slot
+            self._len[slot] = len(tokens)
+            self._group[slot] = group
+            total += len(tokens)
+        self._total_len = float(total)
+        for term, slots in ids.items():
+            post = _Postings()
+            post.ids = np.array(slots, dtype=np.int32)
+            post.tfs = np.array(tfs[term], dtype=np.float32)
+            post.n = len(slots)
+            self._postings[term] = post
+
     def remove(self, key: Hashable) -> bool:
         """Drop ``key``'s postings; False if it was not indexed."""
         slot = self._slot_of.pop(key, None)

@@ -12,7 +12,9 @@ Pipeline for one question::
     ranked     ─► confidence model (logistic regression on the top of the list: reranker
                   probability, margin to the second, cosine, coverage, edit similarity, share of
                   query words unknown to the base, length) ─► p(top-1 is right)
-    p ≥ T_answer: answer · T_suggest ≤ p < T_answer: suggest top 3 · p < T_suggest: hand over
+    ranked     ─► in-base model (same features, trained on "the base holds an answer")
+                  ─► q = p(the question is answerable here)
+    q < T_suggest: hand over · else p ≥ T_answer: answer · else: suggest top 3
 
 An item scores by its best question (standard or similar). Both models and both thresholds are
 read from ``data/fusion_model.json``, trained by ``train.py`` on the train split of the
@@ -29,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,9 +51,14 @@ MODEL_PATH = DATA_DIR / "fusion_model.json"
 RANK_FEATURES = (
     "w_norm", "b_norm", "a_norm", "cos", "cos2",
     "cov", "bcov", "dice", "len_ratio", "exact", "rr_words", "rr_chars", "rr_dense",
+    "cos_a", "cos_b", "i_norm", "rr_item",
 )
-CONF_FEATURES = ("p1", "margin", "cos1", "w1", "cov1", "bcov1", "edit1", "oov", "log_len")
-_DENSE_ONLY = {"cos", "cos2", "rr_dense", "cos1"}
+CONF_FEATURES = ("p1", "margin", "cos1", "w1", "cov1", "bcov1", "edit1", "oov", "log_len", "cosa1", "cosb1", "miss_idf")
+_COSINES = ("cos", "cos2", "cos_a", "cos_b")
+_DENSE_ONLY = {"cos", "cos2", "rr_dense", "cos1", "cos_a", "cos_b", "cosa1", "cosb1"}
+
+#: the part of an answer the answer index reads
+ANSWER_INDEX_CHARS = 400
 
 #: a follow-up shorter than this (content characters) may inherit the previous turn's topic
 FOLLOW_UP_MAX_CHARS = 12
@@ -141,14 +149,20 @@ class Profile:
     conf_bias: float
     t_answer: float
     t_suggest: float
+    # p(the base holds an answer) on the same standardised features: the hand-over decision.
+    # Without it the hand-over threshold applies to ``confidence``.
+    base_coef: np.ndarray | None = None
+    base_bias: float = 0.0
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Profile:
         r, c, t = d["rank"], d["confidence"], d["thresholds"]
+        b = d.get("in_base")
         return cls(
             tuple(r["features"]), np.array(r["mean"]), np.array(r["std"]), np.array(r["coef"]), float(r["bias"]),
             tuple(c["features"]), np.array(c["mean"]), np.array(c["std"]), np.array(c["coef"]), float(c["bias"]),
             float(t["answer"]), float(t["suggest"]),
+            np.array(b["coef"]) if b else None, float(b["bias"]) if b else 0.0,
         )
 
     @classmethod
@@ -170,6 +184,11 @@ class Profile:
     def confidence(self, x: np.ndarray) -> float:
         z = float(((x - self.conf_mean) / self.conf_std) @ self.conf_coef + self.conf_bias)
         return _sigmoid(z)
+
+    def in_base(self, x: np.ndarray) -> float:
+        if self.base_coef is None:
+            return self.confidence(x)
+        return _sigmoid(float(((x - self.conf_mean) / self.conf_std) @ self.base_coef + self.base_bias))
 
 
 def _sigmoid(z: float) -> float:
@@ -222,7 +241,7 @@ class Engine:
         max_query_chars: int = MAX_QUERY_CHARS,
     ) -> None:
         if encoder == "default":
-            encoder = load_encoder("e5")
+            encoder = load_encoder()
         elif isinstance(encoder, str):
             encoder = load_encoder(encoder)
         self.encoder: Encoder | None = encoder
@@ -231,11 +250,15 @@ class Engine:
         self._words = BM25Index(k1=k1, b=b, max_df_ratio=0.25)
         self._chars = BM25Index(k1=k1, b=b, max_df_ratio=0.25)
         self._answers = BM25Index(k1=k1, b=b, max_df_ratio=0.25)
+        # All of an item's questions as one document: evidence spread over several paraphrases
+        # adds up here, where the per-question index only sees the best one.
+        self._itemq = BM25Index(k1=k1, b=b, max_df_ratio=0.25)
         self._dense = DenseIndex(encoder.dim) if encoder is not None else None
         self._entries: list[_Entry | None] = []
         self._num_of: dict[str, int] = {}
         self._free: list[int] = []
         self._lock = threading.RLock()
+        self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         if profile is None:
             profiles = load_profiles(model_path).get("profiles", {})
             key = "dense" if encoder is not None else "lexical"
@@ -253,15 +276,17 @@ class Engine:
         items: Iterable[KBItem | Mapping[str, Any]],
         *,
         vectors: Mapping[str, np.ndarray] | None = None,
+        encode_missing: bool = True,
         **kwargs: Any,
     ) -> Engine:
         """An engine over ``items``. ``vectors`` (item id → one row per question, as returned
         by ``item_vectors``) skips encoding for the items it covers; the rest are encoded in one
-        batch."""
+        batch — or, with ``encode_missing=False`` (the server: vectors are computed in the
+        background, never at request time), left lexical-only until ``upsert`` gives them."""
         engine = cls(**kwargs)
         items = [KBItem.of(i) for i in items]
         vectors = dict(vectors or {})
-        if engine.encoder is not None:
+        if engine.encoder is not None and encode_missing:
             missing = [i for i in items if not _fits(vectors.get(i.id), i, engine.encoder.dim)]
             if missing:
                 texts = [q for i in missing for q in i.questions]
@@ -270,9 +295,61 @@ class Engine:
                 for i in missing:
                     vectors[i.id] = mat[pos : pos + len(i.questions)]
                     pos += len(i.questions)
-        for item in items:
-            engine.upsert(item, vectors=vectors.get(item.id))
+        engine._bulk_add(items, vectors)
         return engine
+
+    def _tokenize(self, item: KBItem) -> tuple[list[str], list[list[str]], list[list[str]], list[str]]:
+        p = self.pipeline
+        folded = [fold(q) for q in item.questions]
+        toks = [p.tokens(f, folded=True) for f in folded]
+        bgs = [bigrams(f) for f in folded]
+        # The head of the answer is what it is about; a long article's tail only slows indexing.
+        answer_tokens = p.tokens(item.answer[:ANSWER_INDEX_CHARS])
+        return folded, toks, bgs, answer_tokens
+
+    def _tokenize_many(self, items: Sequence[KBItem]) -> list[tuple[list[str], list[list[str]], list[list[str]], list[str]]]:
+        # Measured: worker processes did not make a 10,000-item build faster on a loaded 2-core
+        # machine (jieba's dictionary is loaded again in each), so a build tokenizes in-process.
+        return [self._tokenize(i) for i in items]
+
+    def _entry(self, item: KBItem, folded: list[str], toks: list[list[str]], bgs: list[list[str]]) -> _Entry:
+        return _Entry(
+            item=item,
+            q_tokens=[frozenset(t) for t in toks],
+            q_bigrams=[frozenset(b) for b in bgs],
+            q_content=[content_chars(f) for f in folded],
+        )
+
+    def _bulk_add(self, items: Sequence[KBItem], vectors: Mapping[str, np.ndarray]) -> None:
+        """The full build: every item tokenized, then each index filled in one pass."""
+        if len(self):
+            for item in items:
+                self.upsert(item, vectors=vectors.get(item.id), encode_missing=False)
+            return
+        latest = {item.id: item for item in items}  # an id given twice: the last one counts
+        words: list[tuple[Any, list[str], int]] = []
+        chars: list[tuple[Any, list[str], int]] = []
+        answers: list[tuple[Any, list[str], int]] = []
+        itemq: list[tuple[Any, list[str], int]] = []
+        todo = list(latest.values())
+        tokenized = self._tokenize_many(todo)
+        with self._lock:
+            for num, item in enumerate(todo):
+                folded, toks, bgs, answer_tokens = tokenized[num]
+                for qi in range(len(folded)):
+                    words.append(((num, qi), toks[qi], num))
+                    chars.append(((num, qi), bgs[qi], num))
+                answers.append((num, answer_tokens, num))
+                itemq.append((num, [t for tt in toks for t in tt], num))
+                vec = vectors.get(item.id)
+                if self._dense is not None and self.encoder is not None and _fits(vec, item, self.encoder.dim):
+                    self._dense.add(num, vec)
+                self._entries.append(self._entry(item, folded, toks, bgs))
+                self._num_of[item.id] = num
+            self._words.add_many(words)
+            self._chars.add_many(chars)
+            self._answers.add_many(answers)
+            self._itemq.add_many(itemq)
 
     def encode_item(self, item: KBItem | Mapping[str, Any]) -> np.ndarray | None:
         """The item's question vectors (one row per question), or None without an encoder.
@@ -289,16 +366,16 @@ class Engine:
                 return None
             return self._dense.vectors(num)
 
-    def upsert(self, item: KBItem | Mapping[str, Any], *, vectors: np.ndarray | None = None) -> None:
-        """Add or replace an item; it is searchable as soon as this returns."""
+    def upsert(
+        self, item: KBItem | Mapping[str, Any], *, vectors: np.ndarray | None = None, encode_missing: bool = True
+    ) -> None:
+        """Add or replace an item; it is searchable as soon as this returns. Without fitting
+        ``vectors`` the item is encoded here, or with ``encode_missing=False`` found by the lexical
+        retrievers only (its dense features are imputed) until it is upserted with vectors."""
         item = KBItem.of(item)
         if self.encoder is not None and not _fits(vectors, item, self.encoder.dim):
-            vectors = self.encoder.encode_passages(list(item.questions))
-        p = self.pipeline
-        folded = [fold(q) for q in item.questions]
-        toks = [p.tokens(f, folded=True) for f in folded]
-        bgs = [bigrams(f) for f in folded]
-        answer_tokens = p.tokens(item.answer)
+            vectors = self.encoder.encode_passages(list(item.questions)) if encode_missing else None
+        folded, toks, bgs, answer_tokens = self._tokenize(item)
         with self._lock:
             self._remove_locked(item.id)
             num = self._free.pop() if self._free else len(self._entries)
@@ -308,14 +385,10 @@ class Engine:
                 self._words.add((num, qi), toks[qi], group=num)
                 self._chars.add((num, qi), bgs[qi], group=num)
             self._answers.add(num, answer_tokens, group=num)
+            self._itemq.add(num, [t for tt in toks for t in tt], group=num)
             if self._dense is not None and vectors is not None:
                 self._dense.add(num, vectors)
-            self._entries[num] = _Entry(
-                item=item,
-                q_tokens=[frozenset(t) for t in toks],
-                q_bigrams=[frozenset(b) for b in bgs],
-                q_content=[content_chars(f) for f in folded],
-            )
+            self._entries[num] = self._entry(item, folded, toks, bgs)
             self._num_of[item.id] = num
 
     def remove(self, item_id: str) -> bool:
@@ -333,6 +406,7 @@ class Engine:
             self._words.remove((num, qi))
             self._chars.remove((num, qi))
         self._answers.remove(num)
+        self._itemq.remove(num)
         if self._dense is not None:
             self._dense.remove(num)
         self._entries[num] = None
@@ -351,6 +425,22 @@ class Engine:
         return entry.item if entry else None
 
     # -- querying -----------------------------------------------------------------------------
+    QUERY_CACHE = 4096  # customers ask the same short questions again and again ("查话费")
+
+    def _query_vector(self, folded: str) -> np.ndarray:
+        with self._lock:
+            hit = self._qcache.get(folded)
+            if hit is not None:
+                self._qcache.move_to_end(folded)
+                return hit
+        assert self.encoder is not None
+        vec = self.encoder.encode_queries([folded])[0]
+        with self._lock:
+            self._qcache[folded] = vec
+            while len(self._qcache) > self.QUERY_CACHE:
+                self._qcache.popitem(last=False)
+        return vec
+
     def _prepare(self, query: str) -> _Query:
         if query is None or not str(query).strip():
             raise EmptyQuestion("empty question")
@@ -361,7 +451,7 @@ class Engine:
         content = content_chars(folded)
         qvec = None
         if self.encoder is not None and content:
-            qvec = self.encoder.encode_queries([folded])[0]
+            qvec = self._query_vector(folded)
         return _Query(
             text=text,
             folded=folded,
@@ -379,6 +469,7 @@ class Engine:
         w_all = self._words.score_all(q.weights)
         b_all = self._chars.score_all(q.bigram_weights)
         a_all = self._answers.score_all(q.weights)
+        i_all = self._itemq.score_all(q.weights)
         pool: dict[int, None] = {}
         rank_w: dict[int, int] = {}
         rank_c: dict[int, int] = {}
@@ -389,6 +480,10 @@ class Engine:
         for r, (g, _, _) in enumerate(self._chars.top_groups_of(b_all, self.POOL)):
             pool[g] = None
             rank_c[g] = r
+        rank_i: dict[int, int] = {}
+        for r, (g, _, _) in enumerate(self._itemq.top_groups_of(i_all, self.POOL)):
+            pool[g] = None
+            rank_i[g] = r
         if self._dense is not None and q.qvec is not None:
             for r, (g, _, _) in enumerate(self._dense.top_groups(q.qvec, self.POOL)):
                 pool[g] = None
@@ -397,13 +492,16 @@ class Engine:
         w_self = self._words.self_score(q.weights) or 1.0
         b_self = self._chars.self_score(q.bigram_weights) or 1.0
         a_self = self._answers.self_score(q.weights) or 1.0
+        i_self = self._itemq.self_score(q.weights) or 1.0
         orig = [t for t, w in q.weights.items() if w >= 1.0]
         idf = {t: self._words.idf(t) for t in orig}
         idf_total = sum(idf.values()) or 1.0
         oov = (sum(1 for t in orig if self._words.df(t) == 0) / len(orig)) if orig else 1.0
         qlen = max(len(q.content), 1)
+        split = getattr(self.encoder, "part_cosines", None)
         rows: list[list[float]] = []
         matched: list[int] = []
+        no_vectors: list[int] = []
         for g in nums:
             e = self._entries[g]
             assert e is not None
@@ -412,8 +510,16 @@ class Engine:
             b_q = np.array([b_all[self._chars.slot_of((g, i))] for i in range(n_q)]) / b_self
             if self._dense is not None and q.qvec is not None and g in self._dense:
                 c_q = self._dense.group_scores(q.qvec, g).astype(np.float64)
+                if split is not None:
+                    parts = split(self._dense.group_rows(g), q.qvec)
+                    ca, cb = float(parts[0].max()), float(parts[-1].max())
+                else:
+                    ca = cb = float(c_q.max())
             else:
                 c_q = np.zeros(n_q)
+                ca = cb = 0.0
+                if self._dense is not None and q.qvec is not None:
+                    no_vectors.append(len(rows))
             cov_q = np.array([sum(idf[t] for t in orig if t in toks) / idf_total for toks in e.q_tokens])
             bcov_q = np.array(
                 [len(q.bigram_set & bg) / len(q.bigram_set) if q.bigram_set else 0.0 for bg in e.q_bigrams]
@@ -441,9 +547,20 @@ class Engine:
                     1.0 / (1 + rank_w[g]) if g in rank_w else 0.0,
                     1.0 / (1 + rank_c[g]) if g in rank_c else 0.0,
                     1.0 / (1 + rank_d[g]) if g in rank_d else 0.0,
+                    ca, cb,
+                    float(min(i_all[self._itemq.slot_of(g)] / i_self, 3.0)),
+                    1.0 / (1 + rank_i[g]) if g in rank_i else 0.0,
                 ]
             )
         x = np.array(rows, dtype=np.float64).reshape(-1, len(RANK_FEATURES))
+        if no_vectors:
+            # An item published a moment ago whose vector the background job has not stored yet:
+            # its cosines are unknown, not zero — give it the pool's median so that the lexical
+            # evidence decides (a zero would bury a brand-new item under every old one).
+            have = np.setdiff1d(np.arange(len(x)), no_vectors)
+            for name in _COSINES:
+                col = RANK_FEATURES.index(name)
+                x[no_vectors, col] = float(np.median(x[have, col])) if len(have) else 0.0
         return nums, x, matched, {"oov": oov, "log_len": math.log(qlen)}
 
     def _select(self, names: Sequence[str], x: np.ndarray) -> np.ndarray:
@@ -478,7 +595,23 @@ class Engine:
             "edit1": _levenshtein_ratio(q.content, e.q_content[mi]),
             "oov": qinfo["oov"],
             "log_len": qinfo["log_len"],
+            "cosa1": f["cos_a"],
+            "cosb1": f["cos_b"],
+            "miss_idf": self._missing_idf(q, e),
         }
+
+    def _missing_idf(self, q: _Query, e: _Entry) -> float:
+        """The rarest query word that none of the item's questions has (nor a synonym of it),
+        as a share of the largest possible idf: "医保卡丢了怎么补" against "手机卡丢了怎么补办"
+        leaves 医保 unexplained, a sign that the question is about something else."""
+        have = frozenset().union(*e.q_tokens)
+        top = math.log(1.0 + (len(self._words) + 0.5) / 0.5) or 1.0
+        worst = 0.0
+        for t, w in q.weights.items():
+            if w < 1.0 or t in have or any(s in have for s in self.pipeline.synonyms.get(t, ())):
+                continue
+            worst = max(worst, self._words.idf(t) / top)
+        return worst
 
     def _candidates(self, q: _Query, ranked: list[tuple[int, float, int, np.ndarray]], k: int) -> list[Candidate]:
         out = []
@@ -509,13 +642,15 @@ class Engine:
             conf_row = self._conf_row(q, ranked, qinfo)
             cands = self._candidates(q, ranked, 10)
         prof = self.profile
-        p = prof.confidence(np.array([conf_row[f] for f in prof.conf_features]))
+        x = np.array([conf_row[f] for f in prof.conf_features])
+        p = prof.confidence(x)
+        conf_row["in_base"] = prof.in_base(x)
         top3 = [c.item_id for c in cands[:3]]
+        if conf_row["in_base"] < prof.t_suggest:
+            return Answer(None, p, top3, True, "handoff", q.text, cands), conf_row
         if p >= prof.t_answer:
             return Answer(cands[0].item_id, p, top3[1:], False, "answer", q.text, cands), conf_row
-        if p >= prof.t_suggest:
-            return Answer(None, p, top3, False, "suggest", q.text, cands), conf_row
-        return Answer(None, p, top3, True, "handoff", q.text, cands), conf_row
+        return Answer(None, p, top3, False, "suggest", q.text, cands), conf_row
 
     def answer(self, query: str, context: Sequence[str | Mapping[str, Any]] | None = None) -> Answer:
         """Answer, suggest or hand over. ``context``: the session's earlier turns, oldest first

@@ -116,6 +116,9 @@ def _profile_json(prof: Profile, *, encoder: str | None, stats: dict[str, Any]) 
             "bias": round(prof.conf_bias, 6),
         },
         "thresholds": {"answer": round(prof.t_answer, 4), "suggest": round(prof.t_suggest, 4)},
+        "in_base": None if prof.base_coef is None else {
+            "coef": prof.base_coef.round(6).tolist(), "bias": round(prof.base_bias, 6),
+        },
         "train_stats": stats,
     }
 
@@ -184,23 +187,28 @@ def train_profile(
     cm, cs, cc, cb = fit_logistic(x_conf, y_conf, l2=1.0)
     p = 1.0 / (1.0 + np.exp(-(((x_conf - cm) / cs) @ cc + cb)))
     is_none = np.array(gold_none)
-    t_suggest = threshold_for_handoff(p[is_none].tolist(), handoff_target)
-    t_answer = max(t_suggest, 0.9)
+    # Hand-over: a second model on the same features, "does the base hold an answer at all".
+    # An answerable question whose top-1 is wrong is still in the base (offer suggestions);
+    # only questions the base cannot answer should go to a person.
+    _bm, _bs, bc, bb = fit_logistic(x_conf, (~is_none).astype(float), l2=1.0)
+    zc = (x_conf - cm) / cs  # the in-base model shares the confidence model's standardisation
+    pb = 1.0 / (1.0 + np.exp(-(zc @ bc + bb)))
+    t_suggest = threshold_for_handoff(pb[is_none].tolist(), handoff_target)
+    t_answer = 0.9
+    kept = pb >= t_suggest  # not handed over
     for t in sorted(set(np.round(p, 4).tolist())):
-        if t < t_suggest:
-            continue
-        sel = p >= t
+        sel = kept & (p >= t)
         if sel.sum() and y_conf[sel].mean() >= answer_precision:
             t_answer = float(t)
             break
-    prof = Profile(rank_names, rm, rs, rc, rb, conf_names, cm, cs, cc, cb, t_answer, t_suggest)
+    prof = Profile(rank_names, rm, rs, rc, rb, conf_names, cm, cs, cc, cb, t_answer, t_suggest, bc, bb)
     stats = {
         "queries": len(queries),
         "variants": ["all" if v is None else v for v in variants],
         "rows": len(y_conf),
         "top1_train": round(float(y_conf[~is_none].mean()), 4) if (~is_none).any() else None,
-        "handoff_recall_train": round(float((p[is_none] < t_suggest).mean()), 4) if is_none.any() else None,
-        "false_handoff_train": round(float((p[~is_none] < t_suggest).mean()), 4) if (~is_none).any() else None,
+        "handoff_recall_train": round(float((pb[is_none] < t_suggest).mean()), 4) if is_none.any() else None,
+        "false_handoff_train": round(float((pb[~is_none] < t_suggest).mean()), 4) if (~is_none).any() else None,
     }
     log(f"  thresholds answer={t_answer:.3f} suggest={t_suggest:.3f} {stats}")
     return prof, stats
@@ -212,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
     ap.add_argument("--handoff-target", type=float, default=0.9)
     ap.add_argument("--answer-precision", type=float, default=0.95)
-    ap.add_argument("--encoder", default="e5", help="e5 (default), use, or none")
+    ap.add_argument("--encoder", default=None, help="e5+use (default), e5, use, or none")
     ap.add_argument("--cache", type=Path, help="npz file caching the item-text vectors between runs")
     ap.add_argument("--variants", default="all,2,0",
                     help="similar questions kept per item in each training variant (all = as given)")
