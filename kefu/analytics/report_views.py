@@ -21,6 +21,7 @@ from kefu.accounts.models import Department, Role, User
 from kefu.core.errors import KefuError, ValidationFailed
 
 from . import report_services
+from .models import NoteStatus
 from .api_reports import render_report
 from .reports import DIMENSIONS, REPORTS, Report, report_build, report_period, report_spec
 
@@ -121,8 +122,13 @@ def report_page(request: HttpRequest, name: str) -> HttpResponse:
         period = report_period(first=first, last=last, month=month)
         report = report_build(name, viewer=user, period=period, limit=PAGE_ROWS, **params)
         ctx.update(report=report, tables=_tables(report), first=report.first_day, last=report.last_day)
-        if name == "complaint_causes" and ctx["may_note"]:
-            ctx["departments"] = Department.objects.filter(active=True).order_by("name")
+        if name == "complaint_causes":
+            if ctx["may_note"]:
+                ctx["departments"] = Department.objects.filter(active=True).order_by("name")
+            # F4 closed loop: the notes this viewer may answer (the department addressed, or a supervisor)
+            ctx["answerable"] = [n for n in report.tables[1].rows
+                                 if ctx["may_note"] or (user.department_id and n["department_id"] == user.department_id)]
+            ctx["note_statuses"] = NoteStatus.choices
     except KefuError as e:
         ctx["error"], ctx["field_errors"] = str(e.message), {k: str(v) for k, v in e.fields.items()}
         status = e.status
@@ -166,6 +172,23 @@ def note_create(request: HttpRequest) -> HttpResponse:
             actor=_user(request), dimension=post.get("dimension", ""), cause_key=cause, cause_label=label,
             department=post.get("department", ""), suggestion=post.get("suggestion", ""), period=period)
         messages.success(request, _("Improvement note sent to the department."))
+    except KefuError as e:
+        messages.error(request, " ".join([str(e.message), *[str(v) for v in e.fields.values()]]))
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def note_update(request: HttpRequest) -> HttpResponse:
+    """F4: the department addressed (or a supervisor) answers a note and moves it on."""
+    post = request.POST
+    back = reverse("reports:report", args=["complaint_causes"]) + "?" + "&".join(
+        f"{k}={post.get(k, '')}" for k in ("from", "to", "dimension") if post.get(k))
+    try:
+        note_id = int(post.get("note", "") or 0) if str(post.get("note", "")).isdigit() else 0
+        report_services.improvement_note_update(actor=_user(request), note_id=note_id, status=post.get("status") or None,
+                                                response=post.get("response"))
+        messages.success(request, _("Answer saved."))
     except KefuError as e:
         messages.error(request, " ".join([str(e.message), *[str(v) for v in e.fields.values()]]))
     return redirect(back)

@@ -665,7 +665,8 @@ def complaint_causes(*, viewer: User, period: Period, dimension: str = "category
     ], [
         {"id": n.pk, "cause": n.cause_label, "department": n.department.name, "suggestion": n.suggestion,
          "author": n.author.label, "written": timezone.localtime(n.created_at).date().isoformat(),
-         "status": str(status_names.get(n.status, n.status)), "response": n.response, "cause_key": n.cause_key}
+         "status": str(status_names.get(n.status, n.status)), "response": n.response, "cause_key": n.cause_key,
+         "department_id": n.department_id, "status_code": n.status}
         for n in notes
     ], empty=_("No improvement notes for this period yet."))
     return Report("complaint_causes", _("Complaint cause analysis"), period, [table, note_table],

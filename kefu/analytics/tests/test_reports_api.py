@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from typing import Any
 
 import pytest
@@ -247,3 +248,29 @@ def test_a_nul_character_is_a_field_error_not_a_crash(data: Any, api_for: Any) -
     r = sup.get("/analytics/reports/daily_summary", agent="10\u00001", **DAY)
     assert r.status_code == 422 and set(r.json()["error"]["fields"]) == {"agent"}
     assert ReportSubscription.objects.count() == 0 and ImprovementNote.objects.count() == 0
+
+
+def test_page_the_department_answers_its_note_F4(data: Any, client: Any, centre: Any) -> None:  # noqa: F811
+    from kefu.accounts.models import Role, User
+    from kefu.analytics import report_services as svc
+    from kefu.analytics.reports import Period
+
+    note = svc.improvement_note_create(actor=centre["users"]["supervisor"], dimension="category", cause_key="category:x",
+                                       cause_label="投诉 › 资费争议", department="billing", suggestion="核对计费规则",
+                                       period=Period.of_days(date(2030, 3, 1), date(2030, 3, 31)))
+    billing = User.objects.create_user(username="bill", password="x-Strong-pass-2026", role=Role.AGENT, agent_id="5101",
+                                       department=centre["departments"]["billing"])
+    client.force_login(centre["users"]["network"])
+    assert 'id="note-answer"' not in client.get("/a/r/complaint_causes/", MARCH).content.decode()
+    r = client.post("/a/r/notes/answer/", {"note": note.pk, "status": "done", **MARCH})
+    assert "只有被提交的部门或主管可以答复这条建议。" in client.get(r["Location"]).content.decode()
+    client.force_login(billing)
+    assert 'id="note-answer"' in client.get("/a/r/complaint_causes/", MARCH).content.decode()
+    r = client.post("/a/r/notes/answer/", {"note": note.pk, "status": "done", "response": "已修正计费规则", **MARCH,
+                                           "dimension": "category"})
+    html = client.get(r["Location"]).content.decode()
+    assert "答复已保存。" in html and "已修正计费规则" in html
+    note.refresh_from_db()
+    assert (note.status, note.response) == ("done", "已修正计费规则")
+    r = client.post("/a/r/notes/answer/", {"note": "x", "status": "done"})
+    assert "未找到改进建议 0。" in client.get(r["Location"]).content.decode()
