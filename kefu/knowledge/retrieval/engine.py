@@ -60,6 +60,9 @@ _DENSE_ONLY = {"cos", "cos2", "rr_dense", "cos1", "cos_a", "cos_b", "cosa1", "co
 #: the part of an answer the answer index reads
 ANSWER_INDEX_CHARS = 400
 
+#: agents' searches at least this long (content characters) use the encoder too
+SEARCH_DENSE_MIN_CHARS = 12
+
 #: a follow-up shorter than this (content characters) may inherit the previous turn's topic
 FOLLOW_UP_MAX_CHARS = 12
 
@@ -259,8 +262,8 @@ class Engine:
         self._free: list[int] = []
         self._lock = threading.RLock()
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
+        profiles = load_profiles(model_path).get("profiles", {})
         if profile is None:
-            profiles = load_profiles(model_path).get("profiles", {})
             key = "dense" if encoder is not None else "lexical"
             stored = profiles.get(key)
             if stored is not None and (key == "lexical" or stored.get("encoder") == encoder.name):
@@ -268,6 +271,9 @@ class Engine:
             else:
                 profile = Profile.untrained(encoder is not None)
         self.profile = profile
+        lexical = profiles.get("lexical") if encoder is not None else None
+        self.lexical_profile = Profile.from_json(lexical) if lexical else (
+            profile if encoder is None else Profile.untrained(False))
 
     # -- building -----------------------------------------------------------------------------
     @classmethod
@@ -441,7 +447,7 @@ class Engine:
                 self._qcache.popitem(last=False)
         return vec
 
-    def _prepare(self, query: str) -> _Query:
+    def _prepare(self, query: str, *, encode: bool = True) -> _Query:
         if query is None or not str(query).strip():
             raise EmptyQuestion("empty question")
         text = truncate(str(query), self.max_query_chars)
@@ -450,7 +456,7 @@ class Engine:
         bg = bigrams(folded)
         content = content_chars(folded)
         qvec = None
-        if self.encoder is not None and content:
+        if self.encoder is not None and content and encode:
             qvec = self._query_vector(folded)
         return _Query(
             text=text,
@@ -567,11 +573,14 @@ class Engine:
         idx = [RANK_FEATURES.index(n) for n in names]
         return x[:, idx]
 
-    def _rank(self, q: _Query) -> tuple[list[tuple[int, float, int, np.ndarray]], dict[str, float]]:
+    def _rank(
+        self, q: _Query, profile: Profile | None = None
+    ) -> tuple[list[tuple[int, float, int, np.ndarray]], dict[str, float]]:
+        profile = profile or self.profile
         nums, x, matched, qinfo = self._features(q)
         if not nums:
             return [], qinfo
-        logits = self.profile.rank_logits(self._select(self.profile.rank_features, x))
+        logits = profile.rank_logits(self._select(profile.rank_features, x))
         # Listwise model: a softmax over the candidates gives p(candidate is the answer | the
         # answer is among them); the confidence model decides whether it is among them at all.
         probs = np.exp(logits - logits.max())
@@ -622,13 +631,22 @@ class Engine:
             out.append(Candidate(item_id=e.item.id, score=p, matched_question=e.item.questions[mi], highlights=hl))
         return out
 
-    def search(self, query: str, k: int = 10) -> list[Candidate]:
-        """The ``k`` best items for ``query``, best first. Raises ``EmptyQuestion``."""
-        q = self._prepare(query)
+    def search(self, query: str, k: int = 10, *, dense: bool | None = None) -> list[Candidate]:
+        """The ``k`` best items for ``query``, best first. Raises ``EmptyQuestion``.
+
+        ``dense``: True ranks with the hybrid model (as the bot does), False with the lexical
+        retrievers and the lexical model only; None (agents' search) chooses by length — the
+        keywords an agent types while the customer waits ("光猫 红灯", "副卡") are served by the
+        lexical side in a few milliseconds (K5), a sentence (a work order's text, a customer's
+        question) is worth the encoder's ~25 ms."""
+        if dense is None:
+            dense = len(content_chars(fold(str(query or "")))) >= SEARCH_DENSE_MIN_CHARS
+        use_dense = bool(dense) and self.encoder is not None
+        q = self._prepare(query, encode=use_dense)
         if not q.content:
             return []
         with self._lock:
-            ranked, _ = self._rank(q)
+            ranked, _ = self._rank(q, self.profile if use_dense else self.lexical_profile)
             return self._candidates(q, ranked, k)
 
     def _answer_one(self, query: str) -> tuple[Answer, dict[str, float] | None]:

@@ -1,0 +1,195 @@
+"""The per-process knowledge index against the database (K4, K5): deltas after publish, archive,
+expiry and deletion; vectors only from the background job; the bot's and the import's bad input
+(K1, K4)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from kefu.knowledge import search
+from kefu.knowledge.models import BotTurn, ItemVersion, KnowledgeItem
+
+pytestmark = pytest.mark.django_db
+
+KB = [
+    {"id": "kb-bill", "question": "怎么查询话费余额？", "answer": "编辑短信CXHF发送到10001查询话费余额。",
+     "category": "话费/查询", "similar_questions": ["话费还剩多少", "余额怎么查"]},
+    {"id": "kb-bb", "question": "宽带断网了怎么办？", "answer": "请先重启光猫和路由器；如光猫LOS灯红灯，请拨打10000报修。",
+     "category": "宽带/故障", "similar_questions": ["家里网断了", "光猫亮红灯"]},
+]
+
+
+def jsonl(rows: list[Any]) -> bytes:
+    return "\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows).encode()
+
+
+@pytest.fixture
+def imported(centre):  # type: ignore[no-untyped-def]
+    from kefu.knowledge.services import kb_import
+
+    search.reset()
+    kb_import(actor=centre["users"]["supervisor"], lines=[json.dumps(r, ensure_ascii=False) for r in KB])
+    yield centre
+    search.reset()
+
+
+def ids(q: str, audience: str = "all") -> list[str | None]:
+    return [KnowledgeItem.objects.get(pk=int(c.item_id)).external_id for c in search.engine_for(audience).search(q, k=5)]
+
+
+def test_vectors_come_from_the_background_job_only_K5(imported, monkeypatch):  # type: ignore[no-untyped-def]
+    from kefu.knowledge.retrieval import dense
+
+    engine = search.engine_for("all")
+    bill = KnowledgeItem.objects.get(external_id="kb-bill")
+    assert engine.item_vectors(str(bill.pk)) is None  # imported, not yet encoded: lexical only
+    assert ids("话费还剩多少")[0] == "kb-bill"
+    # Serving a search never encodes an item.
+    calls: list[int] = []
+    enc = dense.load_encoder()
+    assert enc is not None
+    monkeypatch.setattr(type(enc), "encode_passages", lambda self, texts: calls.append(len(texts)))
+    search.reset()
+    search.engine_for("all").search("家里网断了")
+    assert calls == []
+    monkeypatch.undo()
+    assert search.compute_vectors() == 2
+    v = bill.published
+    v.refresh_from_db()
+    assert v.vector is not None and v.vector_model == search.encoder_name()
+    assert search.engine_for("all").item_vectors(str(bill.pk)) is not None  # picked up by the delta
+    assert search.compute_vectors() == 0  # idempotent
+    ItemVersion.objects.filter(pk=v.pk).update(vector_model="an-older-encoder")
+    assert search.compute_vectors() == 1  # another encoder's vector is computed again
+
+
+def test_archive_edit_delete_and_expiry_reach_the_index_K5(imported, monkeypatch):  # type: ignore[no-untyped-def]
+    from kefu.knowledge import services
+
+    sup, lead = imported["users"]["supervisor"], imported["users"]["lead"]
+    bb = KnowledgeItem.objects.get(external_id="kb-bb")
+    assert ids("光猫亮红灯")[0] == "kb-bb"
+    services.item_archive(actor=sup, item_id=bb.pk, reason="业务下线")
+    assert "kb-bb" not in ids("光猫亮红灯")
+    bill = KnowledgeItem.objects.get(external_id="kb-bill")
+    v = services.item_revise(actor=lead, item_id=bill.pk, question="话费余额短信查询怎么发？", answer="发送CXHF到10001。")
+    assert ids("话费余额短信")[0] == "kb-bill"  # the draft changes nothing yet: the old version serves
+    assert search.engine_for("all").get(str(bill.pk)).question == "怎么查询话费余额？"  # type: ignore[union-attr]
+    services.version_submit(actor=lead, version_id=v.pk)
+    services.version_review(actor=sup, version_id=v.pk, approve=True)
+    assert search.engine_for("all").get(str(bill.pk)).question == "话费余额短信查询怎么发？"  # type: ignore[union-attr]
+    # Expiry without an edit: the index notices when the moment comes.
+    soon = timezone.now() + timedelta(hours=1)
+    KnowledgeItem.objects.filter(pk=bill.pk).update(expires_at=soon, updated_at=timezone.now())
+    assert ids("话费余额")[:1] == ["kb-bill"]
+    later = soon + timedelta(minutes=1)
+    monkeypatch.setattr(search.timezone, "now", lambda: later)
+    assert "kb-bill" not in ids("话费余额")
+    # A row deleted outright (admin) disappears as well.
+    monkeypatch.undo()
+    KnowledgeItem.objects.filter(pk=bill.pk).update(expires_at=None, updated_at=timezone.now())
+    assert ids("话费余额")[:1] == ["kb-bill"]
+    KnowledgeItem.objects.filter(pk=bill.pk).delete()
+    assert search.engine_for("all").get(str(bill.pk)) is None
+
+
+def test_internal_items_stay_out_of_the_bot_K4(imported, centre):  # type: ignore[no-untyped-def]
+    from kefu.knowledge import services
+
+    sup, lead = centre["users"]["supervisor"], centre["users"]["lead"]
+    item = services.item_create(actor=lead, question="内部：携号转网挽留话术", answer="先了解原因……", audience="internal")
+    v = item.versions.get()
+    services.version_submit(actor=lead, version_id=v.pk)
+    services.version_review(actor=sup, version_id=v.pk, approve=True)
+    assert search.engine_for("all").get(str(item.pk)) is not None
+    assert search.engine_for("public").get(str(item.pk)) is None
+
+
+def test_published_event_sends_the_vector_job_and_the_job_continues_K5(imported, monkeypatch, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+    from kefu.core import events
+    from kefu.knowledge import tasks
+
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.compute_vectors_task, "delay", lambda limit=tasks.BATCH: sent.append(limit))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert events.consume(event_id=987654, topic="kb.published", payload={"item_id": 1, "version_id": 1})
+    assert sent == [tasks.BATCH]
+    # A run that reaches its limit sends itself again; the last one does not.
+    assert tasks.compute_vectors_task.run(limit=1) == 1 and sent == [tasks.BATCH, 1]
+    assert tasks.compute_vectors_task.run(limit=5) == 1 and sent == [tasks.BATCH, 1]
+    assert ItemVersion.objects.filter(vector__isnull=True, status="published").count() == 0
+
+
+def ask(client, body: Any, raw: bool = False):  # type: ignore[no-untyped-def]
+    data = body if raw else json.dumps(body, ensure_ascii=False)
+    return client.post("/api/v1/bot/ask", data, content_type="application/json")
+
+
+@pytest.mark.parametrize("question,answered", [
+    ("話費餘額怎麼查", "kb-bill"),  # traditional characters
+    ("宽代断网了怎么办", "kb-bb"),  # typo
+    ("我家WiFi 断网了 help!!", None),  # mixed script: any outcome, never a failure
+    ("家里网断了" + "。" * 9990, None),  # 10,000 characters
+])
+def test_bot_copes_with_customers_writing_K4(client, imported, question, answered):  # type: ignore[no-untyped-def]
+    search.compute_vectors()
+    r = ask(client, {"question": question})
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert isinstance(body["handoff"], bool) and 0.0 <= body["confidence"] <= 1.0
+    if answered:
+        ranked = [body["external_id"]] + [s["external_id"] for s in body["suggestions"]]
+        assert answered in ranked
+
+
+@pytest.mark.parametrize("body,status,code", [
+    ({"question": "\x00\x01\x02"}, 422, "empty_question"),  # control characters only
+    ({"question": "\u3000\u00a0 "}, 422, "empty_question"),  # ideographic / no-break spaces only
+    ({"question": ["话费"]}, 422, None),
+    ({"question": "话费", "session_id": "x" * 65}, 422, None),
+    ({"question": "话费", "session_id": "00000000-0000-0000-0000-000000000000"}, 404, "bot_session_not_found"),
+    ({"question": "话费", "session_id": "'; DROP TABLE x; --"}, 404, "bot_session_not_found"),
+    ('{"question": "话费"', 400, None),  # malformed JSON
+    ('["话费"]', None, None),  # not an object: a clear 4xx
+])
+def test_bad_bot_requests_get_a_clear_error_and_write_nothing_K4(client, imported, body, status, code):  # type: ignore[no-untyped-def]
+    r = ask(client, body, raw=isinstance(body, str))
+    assert 400 <= r.status_code < 500, r.content
+    if status:
+        assert r.status_code == status, r.content
+    err = r.json()["error"]
+    assert set(err) >= {"code", "message", "fields"}
+    if code:
+        assert err["code"] == code
+    assert BotTurn.objects.count() == 0
+
+
+def test_emoji_only_question_is_handed_over_K4(client, imported):  # type: ignore[no-untyped-def]
+    body = ask(client, {"question": "😭😭😭🙏"}).json()
+    assert body["handoff"] is True and body["item_id"] is None
+    assert BotTurn.objects.get().mode == "handoff"
+
+
+def test_failed_import_changes_nothing_in_a_filled_base_K1(api_for, imported):  # type: ignore[no-untyped-def]
+    api = api_for("supervisor")
+    before = list(ItemVersion.objects.order_by("pk").values_list("pk", "status", "answer"))
+    lines = [
+        "\ufeff" + json.dumps(dict(KB[0], answer="新的答案：拨打10000查询。"), ensure_ascii=False),  # BOM: fine
+        "",  # blank lines are skipped but counted
+        json.dumps({"id": "kb-new", "question": "新问题？", "answer": "新答案。"}, ensure_ascii=False),
+        json.dumps({"id": "kb-x", "question": "q" * 301, "answer": "a"}, ensure_ascii=False),
+        '{"id": "kb-y", "question": "半行',
+        json.dumps({"id": "kb-z", "question": "好", "answer": "好", "similar_questions": "不是列表"}, ensure_ascii=False),
+    ]
+    raw = jsonl(lines) + b"\n" + "坏".encode("gbk") + b"\n"
+    r = api.post("/kb/import", raw=raw)
+    assert r.status_code == 422
+    fields = r.json()["error"]["fields"]
+    assert sorted(fields) == ["line 4", "line 5", "line 6", "line 7"]
+    assert list(ItemVersion.objects.order_by("pk").values_list("pk", "status", "answer")) == before
+    assert not KnowledgeItem.objects.filter(external_id__in=["kb-new", "kb-x"]).exists()

@@ -1,0 +1,171 @@
+"""The retrieval engine without Django (K4, K5): Chinese normalisation, synonyms, typos, the bulk
+build, the fused encoder, hand-over, odd input. A small deterministic encoder stands in for the
+sentence encoders where only the mechanics are tested."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from kefu.knowledge.retrieval.bm25 import BM25Index
+from kefu.knowledge.retrieval.dense import FusedEncoder, pack_vectors, unpack_vectors
+from kefu.knowledge.retrieval.engine import EmptyQuestion, Engine, KBItem
+from kefu.knowledge.retrieval.text import bigrams, fold, truncate
+
+KB = [
+    {"id": "bill", "question": "怎么查询话费余额？", "answer": "编辑短信CXHF发送到10001查询话费余额。",
+     "similar_questions": ["话费还剩多少", "余额怎么查"], "category": "话费"},
+    {"id": "bb", "question": "宽带断网了怎么办？", "answer": "请先重启光猫和路由器；光猫LOS灯红灯请报修。",
+     "similar_questions": ["家里宽带上不了网", "光猫亮红灯"], "category": "宽带"},
+    {"id": "roam", "question": "出国怎么开通国际漫游？", "answer": "出国前在营业厅APP开通国际漫游。",
+     "similar_questions": ["去国外手机能用吗"], "category": "漫游"},
+    {"id": "flow", "question": "流量不够用了怎么加流量包？", "answer": "在营业厅APP订购流量包。",
+     "similar_questions": ["流量快没了能买吗"], "category": "流量"},
+]
+
+
+class CharEncoder:
+    """Deterministic stand-in: hashed character bigrams, L2-normalised."""
+
+    name = "test-char-bigrams"
+    dim = 64
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for bg in bigrams(fold(text)) or [fold(text)]:
+            v[int(hashlib.md5(bg.encode()).hexdigest(), 16) % self.dim] += 1.0
+        n = np.linalg.norm(v)
+        return v / n if n else v
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    encode_passages = encode_queries
+
+
+@pytest.fixture(scope="module")
+def lexical() -> Engine:
+    return Engine.build(KB, encoder=None)
+
+
+def test_folding_traditional_fullwidth_and_controls_K5() -> None:
+    assert fold("寬頻斷網了　ＡＰＰ") == "宽频断网了 app"
+    assert fold("话\u200b费\x00余\x07额") == "话 费 余 额"
+    long = "啊" * 9000 + "怎么查话费"
+    cut = truncate(long, 500)
+    assert len(cut) <= 501 and cut.endswith("怎么查话费")
+
+
+def test_synonyms_traditional_and_typos_find_the_item_K5(lexical: Engine) -> None:
+    assert lexical.search("話費餘額怎麼查", k=1)[0].item_id == "bill"  # traditional characters
+    assert lexical.search("宽代上不了网", k=1)[0].item_id == "bb"  # typo 宽代 → 宽带
+    assert lexical.search("网络断了", k=1)[0].item_id == "bb"  # synonym 网络 ~ 宽带
+    assert lexical.search("数据不够用了", k=1)[0].item_id == "flow"  # synonym 数据 ~ 流量
+    hit = lexical.search("光猫红灯", k=1)[0]
+    assert hit.matched_question == "光猫亮红灯" and "光猫" in hit.highlights
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t", None])
+def test_empty_questions_are_refused_K4(lexical: Engine, question: str | None) -> None:
+    with pytest.raises(EmptyQuestion):
+        lexical.answer(question)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("question", ["😀🙏😀", "？？？！！", "\x01\x02\x03", "\u200b\u200d", "、、、"])
+def test_questions_without_words_are_handed_over_K4(lexical: Engine, question: str) -> None:
+    a = lexical.answer(question)
+    assert a.handoff and a.item_id is None and a.confidence == 0.0
+
+
+def test_long_mixed_script_questions_are_answered_K4(lexical: Engine) -> None:
+    rambling = "你好，我想问一下，" + "我昨天打了好几次电话都没人接，" * 700 + "请问 WiFi 宽带断网了怎么办"
+    assert len(rambling) > 10_000
+    a = lexical.answer(rambling)
+    assert a.candidates and a.candidates[0].item_id == "bb"
+    assert lexical.answer("Wi-Fi 宽带 down 了 help").candidates[0].item_id == "bb"
+
+
+def test_off_topic_question_is_not_answered_K4(lexical: Engine) -> None:
+    a = lexical.answer("宝宝发烧39度怎么办")
+    assert a.item_id is None and a.mode in ("handoff", "suggest")
+
+
+def test_bulk_build_equals_item_by_item_K5() -> None:
+    bulk = Engine.build(KB, encoder=None)
+    one = Engine.build([], encoder=None)
+    for item in KB:
+        one.upsert(item)
+    for q in ("话费还剩多少", "光猫红灯", "出国手机怎么用", "流量包"):
+        assert [(c.item_id, round(c.score, 6)) for c in bulk.search(q)] == [(c.item_id, round(c.score, 6)) for c in one.search(q)]
+
+
+def test_bm25_add_many_equals_add() -> None:
+    docs = [(i, toks, i % 2) for i, toks in enumerate([["a", "b"], ["b", "c", "c"], ["d"], ["a", "d", "d"]])]
+    a, b = BM25Index(), BM25Index()
+    a.add_many(docs)
+    for key, toks, g in docs:
+        b.add(key, toks, g)
+    for q in (["a"], ["c", "d"], ["b", "d", "x"]):
+        assert a.search(q, 4) == b.search(q, 4)
+    a.remove(1)
+    a.add(9, ["c"])  # postings made in bulk keep growing
+    assert a.search(["c"], 2)[0][0] == 9 and a.df("c") == 1
+
+
+def test_upsert_replaces_and_remove_forgets_K5(lexical: Engine) -> None:
+    e = Engine.build(KB, encoder=None)
+    e.upsert({"id": "bill", "question": "副卡怎么办理？", "answer": "到营业厅办理副卡。"})
+    assert e.search("副卡", k=1)[0].item_id == "bill"
+    assert all(c.item_id != "bill" for c in e.search("话费还剩多少"))
+    assert e.remove("bill") and not e.remove("bill") and len(e) == 3
+
+
+def test_fused_encoder_cosine_is_the_weighted_sum_of_its_parts() -> None:
+    a, b = CharEncoder(), CharEncoder()
+    b.dim = 64
+    fused = FusedEncoder([(a, 0.8, "a"), (b, 0.2, "b")])
+    q = fused.encode_queries(["话费余额"])[0]
+    rows = fused.encode_passages(["怎么查话费余额", "宽带断网"])
+    parts = fused.part_cosines(rows, q)
+    assert np.allclose(rows @ q, 0.8 * parts[0] + 0.2 * parts[1], atol=1e-5)
+    assert np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-5)
+    assert fused.name == "a*0.8+b*0.2" and fused.dim == 128
+    assert np.array_equal(unpack_vectors(pack_vectors(rows)), rows)
+    with pytest.raises(ValueError):
+        unpack_vectors(b"nope" + bytes(8))
+
+
+def test_items_without_stored_vectors_are_lexical_until_they_get_one_K5() -> None:
+    enc = CharEncoder()
+    vectors = {i["id"]: enc.encode_passages(list(KBItem.of(i).questions)) for i in KB[:3]}
+    e = Engine.build(KB, encoder=enc, vectors=vectors, encode_missing=False)
+    calls = enc.calls
+    assert e.item_vectors("flow") is None  # never encoded at build time
+    assert enc.calls == calls
+    assert e.search("流量快没了能买吗", k=1, dense=True)[0].item_id == "flow"  # still found, lexically
+    e.upsert(KB[3], vectors=enc.encode_passages(list(KBItem.of(KB[3]).questions)))
+    assert e.item_vectors("flow") is not None
+
+
+def test_keyword_search_does_not_run_the_encoder_K5() -> None:
+    enc = CharEncoder()
+    e = Engine.build(KB, encoder=enc)
+    before = enc.calls
+    assert e.search("光猫 红灯", k=1)[0].item_id == "bb"
+    assert enc.calls == before  # short keywords: lexical side only
+    e.search("我家里的宽带从早上开始一直上不了网怎么办", k=1)
+    assert enc.calls == before + 1
+
+
+def test_follow_up_keeps_the_topic_K4() -> None:
+    e = Engine.build(KB, encoder=None)
+    alone = e.answer("怎么开通")
+    follow = e.answer("怎么开通", context=["我下个月出国，国际漫游的事想问问"])
+    assert follow.confidence >= alone.confidence
+    assert follow.candidates[0].item_id == "roam"
