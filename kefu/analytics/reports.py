@@ -345,6 +345,42 @@ def daily_summary(*, viewer: User, period: Period, group: str | None = None, age
 # -- 2. agent scoring sheet 员工评分表 (Q4, S2) -------------------------------------------------
 
 
+def avg2(value: Any) -> float | None:
+    return round(float(value), 2) if value is not None else None
+
+
+def item_points(inspections: QuerySet[Any]) -> dict[tuple[int, str], float]:
+    """Average points per (agent, sheet item) over ``inspections``, items still pending (points
+    null) left out — computed in the database from each inspection's stored sheet (a JSON list of
+    ``{"code", "points", …}``): PostgreSQL's ``jsonb_array_elements``, SQLite's ``json_each``;
+    another database reads the sheets in Python."""
+    from django.db import connection
+
+    from kefu.quality.models import Inspection
+
+    table = connection.ops.quote_name(Inspection._meta.db_table)
+    sub, params = inspections.values("pk").query.sql_with_params()
+    if connection.vendor == "postgresql":
+        sql = (f"SELECT i.agent_id, e->>'code', AVG((e->>'points')::float) FROM {table} i CROSS JOIN LATERAL "
+               f"jsonb_array_elements(CASE WHEN jsonb_typeof(i.sheet) = 'array' THEN i.sheet ELSE '[]'::jsonb END) e "
+               f"WHERE i.id IN ({sub}) AND jsonb_typeof(e->'points') = 'number' GROUP BY 1, 2")
+    elif connection.vendor == "sqlite":
+        sql = (f"SELECT i.agent_id, json_extract(e.value, '$.code'), AVG(json_extract(e.value, '$.points')) "
+               f"FROM {table} i, json_each(CASE WHEN json_type(i.sheet) = 'array' THEN i.sheet ELSE '[]' END) e "
+               f"WHERE i.id IN ({sub}) AND e.type = 'object' AND json_type(e.value, '$.points') IN ('integer', 'real') "
+               f"GROUP BY 1, 2")
+    else:
+        points: dict[tuple[int, str], list[float]] = defaultdict(list)
+        for agent_pk, sheet_json in inspections.values_list("agent_id", "sheet"):
+            for it in sheet_json or []:
+                if it.get("points") is not None:
+                    points[(agent_pk, it["code"])].append(float(it["points"]))
+        return {k: sum(v) / len(v) for k, v in points.items()}
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return {(agent_pk, code): float(avg) for agent_pk, code, avg in cur.fetchall() if avg is not None}
+
+
 def scoring_sheet(*, viewer: User, period: Period, agent_id: str | None = None) -> Report:
     """Q4/S2 (seed 003 附表1): one row per agent — for each item of the active scoring sheet the
     average points over the agent's inspected contacts of the period (manual items: over those
@@ -371,28 +407,12 @@ def scoring_sheet(*, viewer: User, period: Period, agent_id: str | None = None) 
     if agent is not None:
         insp, surveys, complaints = insp.filter(agent=agent), surveys.filter(agent=agent), complaints.filter(owner=agent)
 
-    per_item: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    stats: dict[int, Counter[str]] = defaultdict(Counter)
-    for agent_pk, sheet_json, auto, score, veto, forbidden, reviewed in insp.values_list(
-        "agent_id", "sheet", "auto_score", "score", "veto", "forbidden_count", "reviewed_at"
-    ):
-        st = stats[agent_pk]
-        st["contacts"] += 1
-        st["vetoes"] += bool(veto)
-        st["forbidden"] += int(forbidden or 0)
-        st["reviewed"] += reviewed is not None
-        if auto is not None:
-            st["auto_sum"] += auto  # type: ignore[assignment]
-            st["auto_n"] += 1
-        if score is not None:
-            st["score_sum"] += score  # type: ignore[assignment]
-            st["score_n"] += 1
-            if reviewed is not None:
-                st["manual_sum"] += score  # type: ignore[assignment]
-                st["manual_n"] += 1
-        for it in sheet_json or []:
-            if it.get("points") is not None:
-                per_item[agent_pk][it["code"]].append(float(it["points"]))
+    stats = {r["agent"]: r for r in insp.values("agent").annotate(
+        contacts=Count("id"), vetoes=Count("id", filter=Q(veto=True)), forbidden=Sum("forbidden_count"),
+        reviewed=Count("id", filter=Q(reviewed_at__isnull=False)), auto=Avg("auto_score"), final=Avg("score"),
+        manual=Avg("score", filter=Q(reviewed_at__isnull=False)),
+    ).order_by("agent")}
+    per_item = item_points(insp)
     sat = {r["agent"]: r for r in surveys.values("agent").annotate(
         n=Count("id"), good=Count("id", filter=Q(score__gte=4)), avg=Avg("score")).order_by("agent")}
     comp = dict(complaints.values("owner").annotate(n=Count("id")).order_by("owner").values_list("owner", "n"))
@@ -417,16 +437,15 @@ def scoring_sheet(*, viewer: User, period: Period, agent_id: str | None = None) 
     rows = []
     for pk in sorted(agent_pks, key=lambda p: (users[p].agent_id or "~", p) if p in users else ("~~", p)):
         u = users.get(pk)
-        st, sv = stats.get(pk, Counter()), sat.get(pk, {})
+        st, sv = stats.get(pk, {}), sat.get(pk, {})
         row: dict[str, Any] = {"agent_id": (u.agent_id or "") if u else "", "agent": _label(u),
                                "team": u.team.name if u and u.team else ""}
         for it in items:
-            pts = per_item[pk].get(it.code, [])
-            row[f"item_{it.code}"] = round(sum(pts) / len(pts), 2) if pts else None
+            row[f"item_{it.code}"] = avg2(per_item.get((pk, it.code)))
         row.update({
-            "contacts": st["contacts"], "reviewed": st["reviewed"], "vetoes": st["vetoes"], "forbidden": st["forbidden"],
-            "auto_score": mean(st["auto_sum"], st["auto_n"]), "manual_score": mean(st["manual_sum"], st["manual_n"]),
-            "final_score": mean(st["score_sum"], st["score_n"]),
+            "contacts": int(st.get("contacts", 0)), "reviewed": int(st.get("reviewed", 0)),
+            "vetoes": int(st.get("vetoes", 0)), "forbidden": int(st.get("forbidden") or 0),
+            "auto_score": avg2(st.get("auto")), "manual_score": avg2(st.get("manual")), "final_score": avg2(st.get("final")),
             "surveys": int(sv.get("n", 0)), "satisfaction": share(sv.get("good", 0), sv.get("n", 0)),
             "survey_average": round(float(sv["avg"]), 2) if sv.get("avg") is not None else None,
             "complaints": int(comp.get(pk, 0)),

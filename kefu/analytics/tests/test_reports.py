@@ -234,6 +234,22 @@ def test_scoring_sheet_per_agent_and_month_Q4_S2(data: Any, centre: Any) -> None
     assert any(c.label.endswith("（15）") for c in main.columns)
 
 
+def test_scoring_sheet_item_points_ignore_pending_and_malformed_sheets_Q4(data: Any, centre: Any) -> None:
+    """The item averages are computed in the database from the stored sheets: a pending item (null
+    points), text points or a sheet that is not a list never count and never fail."""
+    rs = RuleSet.objects.get(active=True)
+    x = data["calls"][3]  # agent2's answered call already has a sheet with opening 15
+    for n, stored in enumerate(({}, [{"code": "opening_closing", "points": "lots"}], [{"code": "opening_closing", "points": 5}])):
+        y = Interaction.objects.create(channel="call", agent=x.agent, agent_code="1002", team=x.team,
+                                       started_at=at(3, 20 + n), talk_seconds=60)
+        Inspection.objects.create(interaction=y, ruleset=rs, ruleset_version=rs.version, agent=x.agent, team=x.team,
+                                  channel="call", started_at=y.started_at, auto_score=None, score=None, sheet=stored)
+    row = by(report_build("scoring_sheet", viewer=centre["users"]["supervisor"], period=MARCH).tables[0].rows,
+             "agent_id")["1002"]
+    # opening: 15 (the first) and 5 (the last) → 10; the object and the text are left out; 4 contacts inspected
+    assert (row["item_opening_closing"], row["item_attitude"], row["contacts"], row["final_score"]) == (10.0, 25.0, 4, 100.0)
+
+
 def test_scoring_sheet_scope_S2(data: Any, centre: Any) -> None:
     mine = report_build("scoring_sheet", viewer=centre["users"]["agent2"], period=MARCH)
     assert [r["agent_id"] for r in mine.tables[0].rows] == ["1002"]
