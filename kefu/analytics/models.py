@@ -56,20 +56,17 @@ MEASURES = (
     "forbidden_hits",        # forbidden-phrase hits not waived (Q2)
     # Customers (by creation day; region of the customer).
     "customers_new",
+    # Added later — new measures go last: contributions store measures by position.
+    "complaints_opened",     # complaint orders created on the day (0003)
 )
 
 
-class DailyRollup(models.Model):
-    day = models.DateField()
-    team_id = models.IntegerField(default=0)
-    agent_id = models.IntegerField(default=0)
-    type = models.CharField(max_length=16, default="", blank=True)
-    category_id = models.IntegerField(default=0)
-    region = models.CharField(max_length=16, default="", blank=True)
-    channel = models.CharField(max_length=16, default="", blank=True)
+class RollupMeasures(models.Model):
+    """The measures every roll-up grain holds (counts and sums)."""
 
     opened = models.BigIntegerField(default=0)
     opened_escalated = models.BigIntegerField(default=0)
+    complaints_opened = models.BigIntegerField(default=0)
     fr_due = models.BigIntegerField(default=0)
     fr_met = models.BigIntegerField(default=0)
     res_due = models.BigIntegerField(default=0)
@@ -103,6 +100,21 @@ class DailyRollup(models.Model):
     customers_new = models.BigIntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class DailyRollup(RollupMeasures):
+    """The full grain: day × team × agent × type × category × region × channel."""
+
+    day = models.DateField()
+    team_id = models.IntegerField(default=0)
+    agent_id = models.IntegerField(default=0)
+    type = models.CharField(max_length=16, default="", blank=True)
+    category_id = models.IntegerField(default=0)
+    region = models.CharField(max_length=16, default="", blank=True)
+    channel = models.CharField(max_length=16, default="", blank=True)
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(fields=["day", *DIMENSIONS], name="analytics_rollup_key"),
         ]
@@ -110,6 +122,46 @@ class DailyRollup(models.Model):
             models.Index(fields=["team_id", "day"], name="analytics_rollup_team"),
             models.Index(fields=["agent_id", "day"], name="analytics_rollup_agent"),
         ]
+
+
+class DailyByAgent(RollupMeasures):
+    """A coarser grain of the same sums, day × team × agent: what the overview, trends and the team and
+    agent breakdowns read (a month is a few thousand rows, not millions). Kept with DailyRollup, in the
+    same transaction, from the same differences."""
+
+    day = models.DateField()
+    team_id = models.IntegerField(default=0)
+    agent_id = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "team_id", "agent_id"], name="analytics_by_agent_key")]
+        indexes = [models.Index(fields=["agent_id", "day"], name="analytics_by_agent_agent"),
+                   models.Index(fields=["team_id", "day"], name="analytics_by_agent_team")]
+
+
+class DailyByDimension(RollupMeasures):
+    """A coarser grain without the agent, day × team × type × category × region × channel: what the
+    type, category, region and channel breakdowns read."""
+
+    day = models.DateField()
+    team_id = models.IntegerField(default=0)
+    type = models.CharField(max_length=16, default="", blank=True)
+    category_id = models.IntegerField(default=0)
+    region = models.CharField(max_length=16, default="", blank=True)
+    channel = models.CharField(max_length=16, default="", blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "team_id", "type", "category_id", "region", "channel"],
+                                               name="analytics_by_dimension_key")]
+        indexes = [models.Index(fields=["team_id", "day"], name="analytics_by_dimension_team")]
+
+
+# Each grain: its model and the dimensions it keeps (a subset of DIMENSIONS, in that order).
+GRAINS = (
+    (DailyRollup, DIMENSIONS),
+    (DailyByAgent, ("team_id", "agent_id")),
+    (DailyByDimension, ("team_id", "type", "category_id", "region", "channel")),
+)
 
 
 class RollupContribution(models.Model):

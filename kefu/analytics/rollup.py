@@ -28,7 +28,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .indicators import service_level_seconds
-from .models import DIMENSIONS, MEASURES, DailyRollup, RollupAppliedEvent, RollupContribution
+from .models import DIMENSIONS, GRAINS, MEASURES, DailyRollup, RollupAppliedEvent, RollupContribution
 
 Key = tuple[str, int, int, str, int, str, str]  # day ISO, team, agent, type, category, region, channel
 Rows = dict[Key, dict[str, int]]
@@ -75,7 +75,8 @@ def _ticket_rows(rows: Rows, t: dict[str, Any], events: list[tuple[str, datetime
     def key(at: datetime, agent: int | None = None) -> Key:
         return (day_of(at), dims[0], dims[1] if agent is None else agent, *dims[2:])  # type: ignore[return-value]
 
-    _add(rows, key(t["created_at"]), opened=1, opened_escalated=int(t["escalation_level"] > 0))
+    _add(rows, key(t["created_at"]), opened=1, opened_escalated=int(t["escalation_level"] > 0),
+         complaints_opened=int(t["type"] == "complaint"))
     fr_due, responded = t["first_response_due_at"], t["first_responded_at"]
     if fr_due is not None and (now is None or responded is not None or fr_due < now):
         _add(rows, key(fr_due), fr_due=1, fr_met=int(responded is not None and responded <= fr_due))
@@ -247,14 +248,34 @@ def _lock(entities: Sequence[str]) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", [keys])
 
 
+KEY_POS = {d: i + 1 for i, d in enumerate(DIMENSIONS)}
+
+
+def _project(delta: Rows, dims: tuple[str, ...]) -> dict[tuple[Any, ...], dict[str, int]]:
+    """``delta`` summed onto the coarser key (day, *dims)."""
+    if dims == DIMENSIONS:
+        return dict(delta)  # type: ignore[arg-type]
+    pos = [KEY_POS[d] for d in dims]
+    out: dict[tuple[Any, ...], dict[str, int]] = {}
+    for key, ms in delta.items():
+        slot = out.setdefault((key[0], *(key[p] for p in pos)), {})
+        for m, n in ms.items():
+            slot[m] = slot.get(m, 0) + n
+    return out
+
+
 def _apply_delta(delta: Rows) -> None:
-    """Add ``delta`` to DailyRollup (insert or increment), keys in a fixed order so that concurrent
+    """Add ``delta`` to every grain (insert or increment), keys in a fixed order so that concurrent
     transactions cannot deadlock, then drop rows that became all zero."""
-    items = [(k, v) for k, v in sorted(delta.items()) if any(v.values())]
-    if not items:
-        return
-    table = DailyRollup._meta.db_table
-    cols = ["day", *DIMENSIONS, *MEASURES]
+    for model, dims in GRAINS:
+        items = [(k, v) for k, v in sorted(_project(delta, dims).items()) if any(v.values())]
+        if items:
+            _upsert(model, dims, items)
+
+
+def _upsert(model: Any, dims: tuple[str, ...], items: list[tuple[tuple[Any, ...], dict[str, int]]]) -> None:
+    table = model._meta.db_table
+    cols = ["day", *dims, *MEASURES]
     updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in MEASURES)
     row_sql = "(" + ", ".join(["%s"] * len(cols)) + ")"
     # PostgreSQL takes up to 65,535 parameters a statement; SQLite builds may stop at 999.
@@ -267,12 +288,12 @@ def _apply_delta(delta: Rows) -> None:
                 params += [date.fromisoformat(key[0]), *key[1:], *(ms.get(m, 0) for m in MEASURES)]
             cur.execute(
                 f"INSERT INTO {table} ({', '.join(cols)}) VALUES {', '.join([row_sql] * len(chunk))} "
-                f"ON CONFLICT (day, {', '.join(DIMENSIONS)}) DO UPDATE SET {updates}",
+                f"ON CONFLICT (day, {', '.join(dims)}) DO UPDATE SET {updates}",
                 params,
             )
     if any(n < 0 for _k, ms in items for n in ms.values()):
         days = sorted({date.fromisoformat(k[0]) for k, _ms in items})
-        DailyRollup.objects.filter(day__in=days, **{m: 0 for m in MEASURES}).delete()
+        model.objects.filter(day__in=days, **{m: 0 for m in MEASURES}).delete()
 
 
 def _diff(old: Rows, new: Rows) -> Rows:
@@ -418,7 +439,8 @@ def rebuild(*, first: date | None = None, last: date | None = None, progress: An
         if connection.vendor == "postgresql":
             return _rebuild_postgresql(progress)
         with transaction.atomic():
-            DailyRollup.objects.all().delete()
+            for model, _dims in GRAINS:
+                model.objects.all().delete()
             RollupContribution.objects.all().delete()
         for kind, qs in _sources(None, None):
             n = 0
@@ -467,7 +489,8 @@ def _rebuild_postgresql(progress: Any) -> dict[str, int]:
     cols = ["day", *DIMENSIONS, *MEASURES]
     counts: dict[str, int] = {}
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(f"TRUNCATE {table}, {RollupContribution._meta.db_table}")
+        grains = ", ".join(m._meta.db_table for m, _d in GRAINS)
+        cur.execute(f"TRUNCATE {grains}, {RollupContribution._meta.db_table}")
         cur.execute(f"DROP TABLE IF EXISTS {stage}")
         cur.execute(f"CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS)")
         cur.execute(f"ALTER TABLE {stage} DROP COLUMN id")
@@ -494,8 +517,10 @@ def _rebuild_postgresql(progress: Any) -> dict[str, int]:
                     progress(kind, n)
             counts[kind] = n
         sums = ", ".join(f"SUM({m})" for m in MEASURES)
-        cur.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT day, {', '.join(DIMENSIONS)}, {sums} FROM {stage}"
-                    f" GROUP BY day, {', '.join(DIMENSIONS)}")
+        for model, dims in GRAINS:
+            keys = ", ".join(["day", *dims])
+            cur.execute(f"INSERT INTO {model._meta.db_table} ({keys}, {', '.join(MEASURES)})"
+                        f" SELECT {keys}, {sums} FROM {stage} GROUP BY {keys}")
         cur.execute(f"DROP TABLE {stage}")
     return counts
 
@@ -504,10 +529,15 @@ def snapshot_columns() -> list[str]:
     return ["day", *DIMENSIONS, *MEASURES]
 
 
-def table_snapshot() -> list[tuple[Any, ...]]:
-    """Every roll-up row as a plain tuple, ordered: what the equality test compares."""
-    cols = snapshot_columns()
-    return [tuple(r) for r in DailyRollup.objects.order_by(*cols[:7]).values_list(*cols)]
+def table_snapshot(model: Any = DailyRollup) -> list[tuple[Any, ...]]:
+    """Every row of a roll-up grain as a plain tuple, ordered: what the equality test compares."""
+    dims = dict(GRAINS)[model]
+    cols = ["day", *dims, *MEASURES]
+    return [tuple(r) for r in model.objects.order_by(*cols[:len(dims) + 1]).values_list(*cols)]
+
+
+def grains_snapshot() -> list[list[tuple[Any, ...]]]:
+    return [table_snapshot(model) for model, _dims in GRAINS]
 
 
 def dumps(rows: Rows) -> str:

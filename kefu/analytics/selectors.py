@@ -34,7 +34,7 @@ from kefu.tickets.models import Channel, OPEN_STATUSES, Status, Ticket, TicketTy
 
 from . import rollup
 from .indicators import ALL_DIMENSIONS, INDICATORS, Value, compute, compute_all, meets_target, numerator_in_unit
-from .models import MEASURES, DailyRollup
+from .models import MEASURES, DailyByAgent, DailyByDimension, DailyRollup
 
 MAX_DAYS = 366
 GRANULARITIES = ("day", "week", "month")
@@ -166,7 +166,18 @@ Sums = dict[str, float]
 
 
 def _zero() -> Sums:
-    return {m: 0 for m in (*MEASURES, "complaints_opened", "customers_on_record")}
+    return {m: 0 for m in (*MEASURES, "customers_on_record")}
+
+
+def grain_for(filters: Filters, group: str | None) -> Any:
+    """The coarsest roll-up grain that keeps every dimension filtered on or grouped by: a month of
+    the overview reads a few thousand DailyByAgent rows instead of millions of full-grain ones."""
+    needed = {d for d, _v in filters.items()} | ({group} if group not in (None, "time") else set())
+    if needed <= {"team", "agent"}:
+        return DailyByAgent
+    if "agent" not in needed:
+        return DailyByDimension
+    return DailyRollup
 
 
 def _rollup_q(filters: Filters) -> Q:
@@ -185,13 +196,9 @@ def _bucket(day: date, granularity: str) -> str:
     return day.isoformat()
 
 
-def _add_row(sums: Sums, measures: dict[str, Any], type_: str | None) -> None:
+def _add_row(sums: Sums, measures: dict[str, Any]) -> None:
     for m in MEASURES:
         sums[m] += measures.get(m, 0) or 0
-    if type_ is None:
-        sums["complaints_opened"] += measures.get("complaints_opened", 0) or 0
-    elif type_ == "complaint":
-        sums["complaints_opened"] += measures.get("opened", 0) or 0
 
 
 def period_sums(*, period: Period, filters: Filters, group: str | None = None, granularity: str = "day",
@@ -218,13 +225,11 @@ def period_sums(*, period: Period, filters: Filters, group: str | None = None, g
         for key, ms in _raw_rows(period, now):
             day = date.fromisoformat(key[0])
             if period.first_day <= day <= last and _key_matches(key, filters):
-                _add_row(out[gkey(day, key)], ms, key[3])
+                _add_row(out[gkey(day, key)], ms)
     else:
-        wanted = set(measures) if measures is not None else {*MEASURES, "complaints_opened"}
-        # The filtered sum first: an alias "opened" defined before it would shadow the column.
-        sums = {"complaints_opened": Sum("opened", filter=Q(type="complaint"))} if "complaints_opened" in wanted else {}
-        sums.update({m: Sum(m) for m in MEASURES if m in wanted})
-        base = DailyRollup.objects.filter(_rollup_q(filters), day__gte=period.first_day, day__lte=last)
+        wanted = set(measures) if measures is not None else set(MEASURES)
+        sums = {m: Sum(m) for m in MEASURES if m in wanted}
+        base = grain_for(filters, group).objects.filter(_rollup_q(filters), day__gte=period.first_day, day__lte=last)
         if group is None:
             qs: Any = [base.aggregate(**sums)]
         else:
@@ -232,10 +237,10 @@ def period_sums(*, period: Period, filters: Filters, group: str | None = None, g
         for r in qs:
             fake = (None, r.get("team_id"), r.get("agent_id"), r.get("type"), r.get("category_id"), r.get("region"),
                     r.get("channel"))
-            _add_row(out[gkey(r.get("day") or period.first_day, fake)], r, None)
+            _add_row(out[gkey(r.get("day") or period.first_day, fake)], r)
         if period.first_day <= today <= last:
             for key, ms in _not_yet_due(now, filters):
-                _add_row(out[gkey(today, key)], ms, key[3])
+                _add_row(out[gkey(today, key)], ms)
     if measures is None or "customers_on_record" in measures:
         _customers_on_record(out, period, last, filters, group, granularity, source)
     return dict(out)
@@ -253,8 +258,8 @@ def _customer_counts(last: date, region: str | None, source: str) -> list[tuple[
             if day <= last:
                 counts[(day, province or "")] += 1
         return [(d, r, n) for (d, r), n in counts.items()]
-    # Customer rows carry no team or agent: (team_id, day) is indexed.
-    qs = DailyRollup.objects.filter(team_id=0, agent_id=0, customers_new__gt=0, day__lte=last)
+    # Customer rows carry no team: (team_id, day) is indexed.
+    qs = DailyByDimension.objects.filter(team_id=0, customers_new__gt=0, day__lte=last)
     if region is not None:
         qs = qs.filter(region=region)
     return list(qs.values_list("day", "region").annotate(n=Sum("customers_new")).order_by())
