@@ -69,7 +69,7 @@ def improvement_note_create(
         errors["department"] = _("Choose the department the suggestion is addressed to.")
     else:
         ref = str(department)
-        dept = Department.objects.filter(**({"pk": int(ref)} if ref.isdigit() else {"code": ref}), active=True).first()
+        dept = Department.objects.filter(**({"pk": int(ref)} if ref.isascii() and ref.isdigit() and len(ref) < 19 else {"code": ref}), active=True).first()
         if dept is None:
             errors["department"] = _("Unknown department.")
     if errors:

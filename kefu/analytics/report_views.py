@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -150,10 +151,20 @@ def report_download(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
     except KefuError as e:
         if e.status == 404:
             raise Http404() from None
-        messages.error(request, " ".join([str(e.message), *[str(v) for v in e.fields.values()]]))
+        _say_error(request, e)
         return redirect(reverse("reports:report", args=[name]) + "?" + request.GET.urlencode())
     assert isinstance(response, HttpResponse)
     return response
+
+
+def _say_error(request: HttpRequest, e: KefuError) -> None:
+    messages.error(request, " ".join([str(e.message), *[str(v) for v in e.fields.values()]]))
+
+
+def _back_to_causes(request: HttpRequest) -> HttpResponse:
+    """Back to the cause analysis of the period and dimension the form was sent from."""
+    keep = {k: request.POST[k] for k in ("from", "to", "dimension") if request.POST.get(k)}
+    return redirect(reverse("reports:report", args=["complaint_causes"]) + "?" + urlencode(keep))
 
 
 @login_required
@@ -161,8 +172,6 @@ def report_download(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
 def note_create(request: HttpRequest) -> HttpResponse:
     """F4: a supervisor addresses an improvement suggestion for one cause to a department."""
     post = request.POST
-    back = reverse("reports:report", args=["complaint_causes"]) + "?" + "&".join(
-        f"{k}={post.get(k, '')}" for k in ("from", "to", "dimension") if post.get(k))
     try:
         first, last = _parse(post.get("from", "")), _parse(post.get("to", ""))
         period = report_period(first=first, last=last)
@@ -173,8 +182,8 @@ def note_create(request: HttpRequest) -> HttpResponse:
             department=post.get("department", ""), suggestion=post.get("suggestion", ""), period=period)
         messages.success(request, _("Improvement note sent to the department."))
     except KefuError as e:
-        messages.error(request, " ".join([str(e.message), *[str(v) for v in e.fields.values()]]))
-    return redirect(back)
+        _say_error(request, e)
+    return _back_to_causes(request)
 
 
 @login_required
@@ -182,13 +191,12 @@ def note_create(request: HttpRequest) -> HttpResponse:
 def note_update(request: HttpRequest) -> HttpResponse:
     """F4: the department addressed (or a supervisor) answers a note and moves it on."""
     post = request.POST
-    back = reverse("reports:report", args=["complaint_causes"]) + "?" + "&".join(
-        f"{k}={post.get(k, '')}" for k in ("from", "to", "dimension") if post.get(k))
     try:
-        note_id = int(post.get("note", "") or 0) if str(post.get("note", "")).isdigit() else 0
+        raw = post.get("note", "")
+        note_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else 0
         report_services.improvement_note_update(actor=_user(request), note_id=note_id, status=post.get("status") or None,
                                                 response=post.get("response"))
         messages.success(request, _("Answer saved."))
     except KefuError as e:
-        messages.error(request, " ".join([str(e.message), *[str(v) for v in e.fields.values()]]))
-    return redirect(back)
+        _say_error(request, e)
+    return _back_to_causes(request)

@@ -247,6 +247,10 @@ def test_a_nul_character_is_a_field_error_not_a_crash(data: Any, api_for: Any) -
     assert r.status_code == 422 and set(r.json()["error"]["fields"]) == {"department"}
     r = sup.get("/analytics/reports/daily_summary", agent="10\u00001", **DAY)
     assert r.status_code == 422 and set(r.json()["error"]["fields"]) == {"agent"}
+    # a superscript digit is not a department id
+    r = sup.post("/analytics/improvement-notes", {"dimension": "category", "cause": "category:x", "department": "²",
+                                                  "suggestion": "x", "month": "2030-03"})
+    assert r.status_code == 422 and r.json()["error"]["fields"] == {"department": "没有这个部门。"}
     assert ReportSubscription.objects.count() == 0 and ImprovementNote.objects.count() == 0
 
 
