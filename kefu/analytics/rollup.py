@@ -78,10 +78,12 @@ def _ticket_rows(rows: Rows, t: dict[str, Any], events: list[tuple[str, datetime
     _add(rows, key(t["created_at"]), opened=1, opened_escalated=int(t["escalation_level"] > 0),
          complaints_opened=int(t["type"] == "complaint"))
     fr_due, responded = t["first_response_due_at"], t["first_responded_at"]
-    if fr_due is not None and (now is None or responded is not None or fr_due < now):
-        _add(rows, key(fr_due), fr_due=1, fr_met=int(responded is not None and responded <= fr_due))
     res_due, resolved = t["resolution_due_at"], t["resolved_at"]
-    if res_due is not None and (now is None or resolved is not None or res_due < now):
+    # An order merged into another is a duplicate, not a broken promise: not counted for SLA.
+    merged = t["merged_into_id"] is not None
+    if fr_due is not None and not merged and (now is None or responded is not None or fr_due < now):
+        _add(rows, key(fr_due), fr_due=1, fr_met=int(responded is not None and responded <= fr_due))
+    if res_due is not None and not merged and (now is None or resolved is not None or res_due < now):
         _add(rows, key(res_due), res_due=1, res_met=int(resolved is not None and resolved <= res_due))
     resolves = sorted(at for kind, at, action in events if kind == "status" and action == "resolve")
     reopens = [at for kind, at, action in events if kind == "status" and action == "reopen"]
@@ -129,7 +131,8 @@ def _interaction_rows(rows: Rows, i: dict[str, Any], inspection: dict[str, Any] 
     _add(rows, key, **m)
 
 
-TICKET_FIELDS = ("id", "team_id", "owner_id", "type", "category_id", "channel", "escalation_level", "created_at",
+TICKET_FIELDS = ("id", "team_id", "owner_id", "type", "category_id", "channel", "escalation_level", "merged_into_id",
+                 "created_at",
                  "first_response_due_at", "first_responded_at", "resolution_due_at", "resolved_at", "closed_at")
 
 

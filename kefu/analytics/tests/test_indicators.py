@@ -233,3 +233,18 @@ def test_indicator_report_exports_open_in_a_spreadsheet_A2(orders, api_for):  # 
     text = csv.content.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("指标,数值") and "升级率,25.0,0.0,25.0" in text
     assert api.get("/analytics/indicators/export", **{"from": "2025-03-01", "to": "2025-03-31", "format": "pdf"}).status_code == 422
+
+
+def test_merged_duplicates_are_not_broken_promises(orders, centre, customer):  # type: ignore[no-untyped-def]
+    """An order merged into another (a duplicate) counts as opened, never in SLA compliance."""
+    agent = centre["users"]["agent"]
+    Ticket.objects.create(number="GDM", type="fault", customer=customer, subject="x", owner=agent, team=agent.team,
+                          status="closed", created_at=d(3, 9), updated_at=d(3, 9), closed_at=d(3, 9, 11),
+                          first_response_due_at=d(3, 9, 12), resolution_due_at=d(3, 11), merged_into=orders["a"])
+    rollup.rebuild()
+    for source in ("rollup", "raw"):
+        v = indicators_for(viewer=centre["users"]["supervisor"], period=MARCH, now=NOW, source=source)
+        # As in the hand-checked set: 1 of 3 first responses, 2 of 4 resolutions; opened now 5 (A B C E M).
+        assert (v["first_response_sla"].numerator, v["first_response_sla"].denominator) == (1, 3)
+        assert (v["resolution_sla"].numerator, v["resolution_sla"].denominator) == (2, 4)
+        assert v["escalation_rate"].denominator == 5
