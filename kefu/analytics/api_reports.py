@@ -160,6 +160,7 @@ class SubscriptionOut(Schema):
     user: str | None
     email: str
     send_at: time
+    cadence: str
     active: bool
     last_sent_day: date | None
 
@@ -167,7 +168,7 @@ class SubscriptionOut(Schema):
 def subscription_out(s: ReportSubscription) -> dict[str, Any]:
     last = s.deliveries.filter(status="sent").order_by("-day").values_list("day", flat=True).first()
     return {"id": s.pk, "report": s.report, "user": s.user.username if s.user else None, "email": s.email,
-            "send_at": s.send_at, "active": s.active, "last_sent_day": last}
+            "send_at": s.send_at, "cadence": services.report_cadence(s.report), "active": s.active, "last_sent_day": last}
 
 
 def _manager(request: HttpRequest) -> User:

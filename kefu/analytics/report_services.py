@@ -126,7 +126,8 @@ def report_subscription_create(
     *, actor: User, report: str = "daily_summary", send_at: time | str, user: str | int | None = None, email: str = "",
 ) -> ReportSubscription:
     """A supervisor or administrator subscribes a user (by user name or 工号) or an address to a
-    report, sent every day at ``send_at`` local time covering the previous day."""
+    report, sent at ``send_at`` local time: the daily summary every day for the previous day, the
+    monthly reports once a month for the previous month."""
     if not is_report_manager(actor):
         raise PermissionDenied(_("Only supervisors and administrators manage report subscriptions."))
     reject_nul(report=report, send_at=send_at, user=user, email=email)
@@ -209,9 +210,34 @@ def _claim(sub: ReportSubscription, day: date, now: datetime) -> ReportDelivery 
     return ReportDelivery.objects.get(pk=row.pk) if won else None
 
 
+# seed 003 §一.6: the feedback register goes to the supervisor once a month; the per-month reports
+# (scoring sheet, cause analysis, marketing) likewise. The daily summary goes every day.
+MONTHLY_REPORTS = frozenset({"scoring_sheet", "feedback_register", "complaint_causes", "marketing"})
+
+
+def report_cadence(report: str) -> str:
+    return "monthly" if report in MONTHLY_REPORTS else "daily"
+
+
+def _covered(report: str, day: date) -> tuple[Period, str]:
+    """The period a delivery keyed ``day`` covers (the day, or the month starting on it) and its label."""
+    if report_cadence(report) == "monthly":
+        last = (day + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        return Period.of_days(day, last), f"{day:%Y-%m}"
+    return Period.of_days(day, day), day.isoformat()
+
+
+def due_key(report: str, today: date) -> date:
+    """Which delivery is due on ``today``: yesterday's report, or last month's (keyed by its first day)."""
+    if report_cadence(report) == "monthly":
+        return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return today - timedelta(days=1)
+
+
 def report_subscription_send(*, subscription_id: int, day: date, now: datetime | None = None) -> str:
-    """E-mail one subscription's report for ``day`` as an .xlsx attachment, at most once: returns
-    ``sent``, ``skipped`` (already sent, gave up, or being sent) or ``failed`` (retried later)."""
+    """E-mail one subscription's report keyed ``day`` (the day, or the first day of the month for a
+    monthly report) as an .xlsx attachment, at most once: returns ``sent``, ``skipped`` (already
+    sent, gave up, or being sent) or ``failed`` (retried later)."""
     now = now or timezone.now()
     sub = ReportSubscription.objects.select_related("user", "created_by").filter(pk=subscription_id, active=True).first()
     if sub is None:
@@ -224,11 +250,12 @@ def report_subscription_send(*, subscription_id: int, day: date, now: datetime |
         if not recipient:
             raise ValueError("no e-mail address")
         viewer = sub.user or sub.created_by
+        period, label = _covered(sub.report, day)
         with translation.override(settings.LANGUAGE_CODE):
-            report = report_build(sub.report, viewer=viewer, period=Period.of_days(day, day))
-            subject = _("%(title)s · %(day)s") % {"title": report.title, "day": day.isoformat()}
+            report = report_build(sub.report, viewer=viewer, period=period)
+            subject = _("%(title)s · %(day)s") % {"title": report.title, "day": label}
             body = _("Attached: %(title)s for %(day)s, as an Excel workbook. Personal data is masked.") % {
-                "title": report.title, "day": day.isoformat()}
+                "title": report.title, "day": label}
             content = report_xlsx(report)
         mail = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
         mail.attach(report_filename(report, "xlsx"), content, XLSX_TYPE)
@@ -245,14 +272,17 @@ def report_subscription_send(*, subscription_id: int, day: date, now: datetime |
 
 def report_subscriptions_due(*, now: datetime | None = None) -> dict[str, int]:
     """The beat job: every active subscription whose time of day has passed today gets the
-    report of the previous day (local time). Safe to run as often as wished."""
+    previous day's report — or, for the monthly reports, the previous month's, on the first run
+    of the month after that time. Safe to run as often as wished."""
     now = now or timezone.now()
     local = timezone.localtime(now)
-    day = local.date() - timedelta(days=1)
     counts = {"sent": 0, "skipped": 0, "failed": 0}
-    finished = ReportDelivery.objects.filter(day=day, status__in=[DeliveryStatus.SENT, DeliveryStatus.DEAD])
-    due = ReportSubscription.objects.filter(active=True, send_at__lte=local.time()).exclude(
-        pk__in=finished.values("subscription_id")).order_by("pk").values_list("pk", flat=True)
-    for pk in list(due):
-        counts[report_subscription_send(subscription_id=pk, day=day, now=now)] += 1
+    for monthly in (False, True):
+        day = due_key("feedback_register" if monthly else "daily_summary", local.date())
+        finished = ReportDelivery.objects.filter(day=day, status__in=[DeliveryStatus.SENT, DeliveryStatus.DEAD])
+        subs = ReportSubscription.objects.filter(active=True, send_at__lte=local.time())
+        subs = subs.filter(report__in=MONTHLY_REPORTS) if monthly else subs.exclude(report__in=MONTHLY_REPORTS)
+        due = subs.exclude(pk__in=finished.values("subscription_id")).order_by("pk").values_list("pk", flat=True)
+        for pk in list(due):
+            counts[report_subscription_send(subscription_id=pk, day=day, now=now)] += 1
     return counts

@@ -153,10 +153,14 @@ def test_api_report_subscriptions_A2(data: Any, api_for: Any, centre: Any) -> No
     assert ReportSubscription.objects.count() == 0
     r = sup.post("/analytics/report-subscriptions", {"send_at": "08:30", "email": "boss@example.com"})
     assert r.status_code == 201 and r.json()["send_at"] == "08:30:00" and r.json()["last_sent_day"] is None
-    assert len(sup.get("/analytics/report-subscriptions").json()["items"]) == 1
+    assert r.json()["cadence"] == "daily"
+    monthly = sup.post("/analytics/report-subscriptions", {"send_at": "08:00", "email": "qa@example.com",
+                                                           "report": "scoring_sheet"})
+    assert monthly.status_code == 201 and monthly.json()["cadence"] == "monthly"
+    assert len(sup.get("/analytics/report-subscriptions").json()["items"]) == 2
     gone = sup.client.delete(f"/api/v1/analytics/report-subscriptions/{r.json()['id']}", **sup.headers)
     assert gone.status_code == 200 and gone.json()["active"] is False
-    assert AuditRecord.objects.filter(action__startswith="analytics.subscription").count() == 2
+    assert AuditRecord.objects.filter(action__startswith="analytics.subscription").count() == 3
 
 
 # -- pages -------------------------------------------------------------------------------------------

@@ -107,3 +107,20 @@ def test_the_beat_schedule_runs_the_task_and_a_cancelled_subscription_sends_noth
     _name, rows = attachment(parsed(env))
     assert rows[3][0] == "这段时间没有来电、工单或回访记录。"
     assert report_subscriptions_due_task.run()["sent"] == 0 and sub.deliveries.count() == 1
+
+
+def test_the_feedback_register_goes_once_a_month_with_last_month_A2(data: Any, centre: Any, smtp: Any) -> None:  # noqa: F811
+    """seed 003 §一.6: every month's customer feedback register goes to the supervisor."""
+    sup = centre["users"]["supervisor"]
+    sub = svc.report_subscription_create(actor=sup, report="feedback_register", send_at="08:00", email="boss@example.com")
+    assert svc.report_subscriptions_due(now=MORNING)["sent"] == 1  # 3 March: February's register (empty)
+    april = datetime(2030, 4, 1, 9, 0, tzinfo=SH)
+    assert svc.report_subscriptions_due(now=april)["sent"] == 1
+    assert svc.report_subscriptions_due(now=april + timedelta(days=1))["sent"] == 0  # once a month
+    msg = parsed(smtp.messages[-1])
+    assert str(email.header.make_header(email.header.decode_header(msg["Subject"]))) == "客户反馈信息登记表 · 2030-03"
+    name, rows = attachment(msg)
+    assert name == "kefu-feedback_register-20300301-20300331.xlsx"
+    assert [r[2] for r in rows[3:11]] == ["GDB", "GDD", "GDE", "GDF", "GDA", "GDG", "GDH", "GDK"]  # test_reports
+    assert "张三丰" not in str(rows) and rows[3][4] == "张**"
+    assert sorted(d.day for d in sub.deliveries.all()) == [date(2030, 2, 1), date(2030, 3, 1)]
