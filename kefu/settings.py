@@ -246,6 +246,8 @@ KEFU_DISPATCH_SECONDS = env_int("KEFU_DISPATCH_SECONDS", 15)
 KEFU_FOLLOWUP_SECONDS = env_int("KEFU_FOLLOWUP_SECONDS", 300)
 # E-mailed reports (issue #7): how often the scheduler looks for subscriptions whose time of day has come.
 KEFU_REPORT_SWEEP_SECONDS = env_int("KEFU_REPORT_SWEEP_SECONDS", 300)
+# A4: competitor names whose mention in a work order's subject the marketing report counts (none by default).
+KEFU_COMPETITOR_NAMES = env_list("KEFU_COMPETITOR_NAMES", [])
 KEFU_SLA_SWEEP_BATCH = env_int("KEFU_SLA_SWEEP_BATCH", 5000)
 # The outbox relay (`kefu relay`): events per batch and seconds between polls when idle.
 KEFU_RELAY_BATCH = env_int("KEFU_RELAY_BATCH", 500)

@@ -787,7 +787,7 @@ def marketing(*, viewer: User, period: Period) -> Report:
         Column("orders", _("Work orders")), Column("satisfaction", _("Average satisfaction (1–5)"), "float"),
         Column("suggestions", _("Latest suggestions"), "text"),
     ], t3_rows, empty=_("No work orders naming a service in this period."))
-    tables = [t1, t2, t3]
+    tables = [t1, t2, t3, competition_signals(scope, period, prev)]
     if _sees_everyone(viewer) or viewer.role == Role.TEAM_LEAD:
         from kefu.knowledge.models import BotTurn
 
@@ -804,6 +804,41 @@ def marketing(*, viewer: User, period: Period) -> Report:
             empty=_("The answering bot was not asked anything in this period."))
         tables.append(t4)
     return Report("marketing", _("Customer-service data for marketing"), period, tables)
+
+
+# A4 (seed 002 §2.4 "竞争对手"): what customers' contacts say about leaving for, or comparing with, others.
+CHURN_CATEGORIES = (
+    ("consultation-mnp", gettext_lazy("Number portability (携号转网) consultations")),
+    ("business-cancel", gettext_lazy("Account cancellation requests")),
+    ("refund-unsubscribe", gettext_lazy("Unsubscribe refunds")),
+)
+
+
+def competition_signals(scope: QuerySet[Ticket], period: Period, prev: Period) -> Table:
+    """Orders of the churn categories, and orders whose subject names a competitor
+    (``KEFU_COMPETITOR_NAMES``, none by default), this period against the previous one."""
+    from django.conf import settings
+
+    from kefu.tickets.models import Category
+
+    def count(qs: QuerySet[Ticket], p: Period) -> int:
+        return qs.filter(created_at__gte=p.start, created_at__lt=p.end).count()
+
+    cats = dict(Category.objects.filter(code__in=[c for c, _l in CHURN_CATEGORIES]).values_list("code", "pk"))
+    signals: list[tuple[str, QuerySet[Ticket]]] = [
+        (str(label), scope.filter(category_id=cats[code])) for code, label in CHURN_CATEGORIES if code in cats]
+    for name in getattr(settings, "KEFU_COMPETITOR_NAMES", []):
+        signals.append((_("Orders mentioning “%(name)s”") % {"name": name}, scope.filter(subject__contains=name)))
+    rows = []
+    for label, qs in signals:
+        now_n, before_n = count(qs, period), count(qs, prev)
+        rows.append({"signal": label, "count": now_n, "previous": before_n, "change": share(now_n - before_n, before_n)})
+    table = Table("competition", _("Churn and competitor signals"), [
+        Column("signal", _("Signal"), "text"), Column("count", _("Work orders")), Column("previous", _("Previous period")),
+        Column("change", _("Change (%)"), "percent"),
+    ], rows, empty=_("No churn categories or competitor names are configured."))
+    table.notes = [_("Competitor names are set with KEFU_COMPETITOR_NAMES (comma-separated); none are set by default.")]
+    return table
 
 
 # -- dispatch ------------------------------------------------------------------------------

@@ -368,7 +368,7 @@ def test_marketing_topics_trend_products_and_bot_A4(data: Any, centre: Any) -> N
         BotTurn.objects.filter(pk=turn.pk).update(created_at=at(3, 5))
     period = Period.of_days(date(2030, 2, 1), date(2030, 3, 31))
     r = report_build("marketing", viewer=centre["users"]["supervisor"], period=period)
-    topics, trend, products, bot = r.tables
+    topics, trend, products, _competition, bot = r.tables
     # consultations Feb–Mar: 套餐资费 C (2 Mar), I (15 Feb); 流量 J (20 Feb) → 2 (66.67 %), 1 (33.33 %);
     # the 59 days before had none → change has no base (None).
     assert [(x["topic"].split(" › ")[-1], x["count"], x["share"], x["previous"], x["change"]) for x in topics.rows] == [
@@ -388,4 +388,27 @@ def test_marketing_topics_trend_products_and_bot_A4(data: Any, centre: Any) -> N
     march = report_build("marketing", viewer=centre["users"]["supervisor"], period=MARCH).tables[0]
     assert march.total["previous"] == 2 and march.total["change"] == -50.0
     # agents get no bot table (it is not about their own work)
-    assert len(report_build("marketing", viewer=centre["users"]["agent"], period=MARCH).tables) == 3
+    assert [t.key for t in report_build("marketing", viewer=centre["users"]["agent"], period=MARCH).tables] == [
+        "topics", "trend", "products", "competition"]
+
+
+def test_marketing_churn_and_competitor_signals_A4(data: Any, centre: Any, customer: Any, settings: Any) -> None:
+    settings.KEFU_COMPETITOR_NAMES = ["某通信"]
+    cat = {c.code: c for c in Category.objects.all()}
+    a = centre["users"]["agent"]
+    for number, code, day, subject in (("GDM1", "consultation-mnp", 5, "咨询携号转网到某通信"),
+                                       ("GDM2", "consultation-mnp", 6, "携号转网条件"),
+                                       ("GDM3", "consultation-mnp", 20, "携号转网"),  # 20 February
+                                       ("GDM4", "business-cancel", 7, "销户")):
+        month = 2 if number == "GDM3" else 3
+        Ticket.objects.create(number=number, type=code.split("-")[0], customer=customer, subject=subject,
+                              owner=a, assignee=a, team=a.team, created_at=at(month, day), updated_at=at(month, day),
+                              category=cat[code])
+    table = report_build("marketing", viewer=centre["users"]["supervisor"], period=MARCH).tables[3]
+    rows = by(table.rows, "signal")
+    # March: two portability consultations (5, 6 March), February one (20 Feb) → +100 %; one cancellation, none
+    # before (no base); one subject names the competitor.
+    assert (rows["携号转网咨询"]["count"], rows["携号转网咨询"]["previous"], rows["携号转网咨询"]["change"]) == (2, 1, 100.0)
+    assert (rows["销户申请"]["count"], rows["销户申请"]["change"]) == (1, None)
+    assert rows["提及“某通信”的工单"]["count"] == 1
+    assert rows["退订退费"]["count"] == 0
