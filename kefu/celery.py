@@ -19,7 +19,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
 
 app = Celery("kefu")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["kefu.tickets", "kefu.notifications", "kefu.followup", "kefu.core", "kefu.knowledge"])
+app.autodiscover_tasks(["kefu.tickets", "kefu.notifications", "kefu.followup", "kefu.core", "kefu.knowledge", "kefu.analytics"])
 app.autodiscover_tasks(["kefu.analytics"], related_name="report_tasks")  # the e-mailed reports
 
 
