@@ -256,7 +256,8 @@ class Engine:
         # All of an item's questions as one document: evidence spread over several paraphrases
         # adds up here, where the per-question index only sees the best one.
         self._itemq = BM25Index(k1=k1, b=b, max_df_ratio=0.25)
-        self._dense = DenseIndex(encoder.dim) if encoder is not None else None
+        slices = getattr(encoder, "slices", None)
+        self._dense = DenseIndex(encoder.dim, prefilter_dims=slices[0].stop if slices else None) if encoder is not None else None
         self._entries: list[_Entry | None] = []
         self._num_of: dict[str, int] = {}
         self._free: list[int] = []
@@ -338,6 +339,8 @@ class Engine:
         answers: list[tuple[Any, list[str], int]] = []
         itemq: list[tuple[Any, list[str], int]] = []
         todo = list(latest.values())
+        if self._dense is not None:
+            self._dense.reserve(sum(len(i.questions) for i in todo), len(todo))
         tokenized = self._tokenize_many(todo)
         with self._lock:
             for num, item in enumerate(todo):
