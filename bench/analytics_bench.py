@@ -403,15 +403,19 @@ def main() -> None:
         counts = rollup.rebuild(progress=progress)
         rebuild_s = round(time.time() - t)
         log(f"  rebuilt {counts} in {rebuild_s}s")
-        with connection.cursor() as cur:
-            cur.execute("VACUUM ANALYZE analytics_dailyrollup")
+    with connection.cursor() as cur:  # as autovacuum would after the bulk writes
+        cur.execute("VACUUM ANALYZE analytics_dailyrollup, analytics_dailybyagent, analytics_dailybydimension,"
+                    " analytics_dailybreakdown")
     rows = DailyRollup.objects.count()
     contribs = RollupContribution.objects.count()
     with connection.cursor() as cur:
         cur.execute("SELECT pg_size_pretty(pg_total_relation_size('analytics_dailyrollup')),"
-                    " pg_size_pretty(pg_total_relation_size('analytics_rollupcontribution'))")
+                    " pg_size_pretty(pg_total_relation_size('analytics_rollupcontribution')),"
+                    " (SELECT count(*) FROM analytics_dailybyagent), (SELECT count(*) FROM analytics_dailybydimension),"
+                    " (SELECT count(*) FROM analytics_dailybreakdown)")
         sizes = cur.fetchone()
-    log(f"roll-up rows: {rows:,} ({sizes[0]}); contributions: {contribs:,} ({sizes[1]})")
+    log(f"roll-up rows: full grain {rows:,} ({sizes[0]}), by agent {sizes[2]:,}, by dimensions {sizes[3]:,},"
+        f" by one dimension {sizes[4]:,}; contributions: {contribs:,} ({sizes[1]})")
     log("measuring queries…")
     q = measure(a.reps)
     log("measuring roll-up throughput…")

@@ -28,7 +28,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .indicators import service_level_seconds
-from .models import DIMENSIONS, GRAINS, MEASURES, DailyRollup, RollupAppliedEvent, RollupContribution
+from .models import (
+    BREAKDOWN_DIMENSIONS, DIMENSIONS, GRAINS, MEASURES, DailyBreakdown, DailyRollup, RollupAppliedEvent,
+    RollupContribution,
+)
 
 Key = tuple[str, int, int, str, int, str, str]  # day ISO, team, agent, type, category, region, channel
 Rows = dict[Key, dict[str, int]]
@@ -274,6 +277,20 @@ def _apply_delta(delta: Rows) -> None:
         items = [(k, v) for k, v in sorted(_project(delta, dims).items()) if any(v.values())]
         if items:
             _upsert(model, dims, items)
+    items = [(k, v) for k, v in sorted(_by_dimension(delta).items()) if any(v.values())]
+    if items:
+        _upsert(DailyBreakdown, ("team_id", "dimension", "value"), items)
+
+
+def _by_dimension(delta: Rows) -> dict[tuple[Any, ...], dict[str, int]]:
+    """``delta`` onto (day, team, dimension, value) for each breakdown dimension."""
+    out: dict[tuple[Any, ...], dict[str, int]] = {}
+    for key, ms in delta.items():
+        for d in BREAKDOWN_DIMENSIONS:
+            slot = out.setdefault((key[0], key[1], d, str(key[KEY_POS[d]])), {})
+            for m, n in ms.items():
+                slot[m] = slot.get(m, 0) + n
+    return out
 
 
 def _upsert(model: Any, dims: tuple[str, ...], items: list[tuple[tuple[Any, ...], dict[str, int]]]) -> None:
@@ -444,6 +461,7 @@ def rebuild(*, first: date | None = None, last: date | None = None, progress: An
         with transaction.atomic():
             for model, _dims in GRAINS:
                 model.objects.all().delete()
+            DailyBreakdown.objects.all().delete()
             RollupContribution.objects.all().delete()
         for kind, qs in _sources(None, None):
             n = 0
@@ -492,7 +510,7 @@ def _rebuild_postgresql(progress: Any) -> dict[str, int]:
     cols = ["day", *DIMENSIONS, *MEASURES]
     counts: dict[str, int] = {}
     with transaction.atomic(), connection.cursor() as cur:
-        grains = ", ".join(m._meta.db_table for m, _d in GRAINS)
+        grains = ", ".join([*(m._meta.db_table for m, _d in GRAINS), DailyBreakdown._meta.db_table])
         cur.execute(f"TRUNCATE {grains}, {RollupContribution._meta.db_table}")
         cur.execute(f"DROP TABLE IF EXISTS {stage}")
         cur.execute(f"CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS)")
@@ -524,6 +542,7 @@ def _rebuild_postgresql(progress: Any) -> dict[str, int]:
             keys = ", ".join(["day", *dims])
             cur.execute(f"INSERT INTO {model._meta.db_table} ({keys}, {', '.join(MEASURES)})"
                         f" SELECT {keys}, {sums} FROM {stage} GROUP BY {keys}")
+        cur.execute(breakdown_fill_sql(stage, sums))
         cur.execute(f"DROP TABLE {stage}")
     return counts
 
@@ -540,7 +559,18 @@ def table_snapshot(model: Any = DailyRollup) -> list[tuple[Any, ...]]:
 
 
 def grains_snapshot() -> list[list[tuple[Any, ...]]]:
-    return [table_snapshot(model) for model, _dims in GRAINS]
+    cols = ["day", "team_id", "dimension", "value", *MEASURES]
+    breakdown = [tuple(r) for r in DailyBreakdown.objects.order_by(*cols[:4]).values_list(*cols)]
+    return [*(table_snapshot(model) for model, _dims in GRAINS), breakdown]
+
+
+def breakdown_fill_sql(source: str, sums: str) -> str:
+    """DailyBreakdown from a full-grain table (the rebuild's staging table, or DailyRollup in the
+    migration that adds it): one SELECT per dimension."""
+    parts = [f"SELECT day, team_id, '{d}', CAST({d} AS TEXT), {sums} FROM {source} GROUP BY day, team_id, {d}"
+             for d in BREAKDOWN_DIMENSIONS]
+    return (f"INSERT INTO {DailyBreakdown._meta.db_table} (day, team_id, dimension, value, {', '.join(MEASURES)}) "
+            + " UNION ALL ".join(parts))
 
 
 def dumps(rows: Rows) -> str:

@@ -34,7 +34,7 @@ from kefu.tickets.models import Channel, OPEN_STATUSES, Status, Ticket, TicketTy
 
 from . import rollup
 from .indicators import ALL_DIMENSIONS, INDICATORS, Value, compute, compute_all, meets_target, numerator_in_unit
-from .models import MEASURES, DailyByAgent, DailyByDimension, DailyRollup
+from .models import MEASURES, DailyBreakdown, DailyByAgent, DailyByDimension, DailyRollup
 
 MAX_DAYS = 366
 GRANULARITIES = ("day", "week", "month")
@@ -169,15 +169,27 @@ def _zero() -> Sums:
     return {m: 0 for m in (*MEASURES, "customers_on_record")}
 
 
-def grain_for(filters: Filters, group: str | None) -> Any:
-    """The coarsest roll-up grain that keeps every dimension filtered on or grouped by: a month of
-    the overview reads a few thousand DailyByAgent rows instead of millions of full-grain ones."""
+def _grain_rows(filters: Filters, group: str | None, first: date, last: date) -> tuple[Any, str | None]:
+    """The coarsest roll-up grain that keeps every dimension filtered on or grouped by, filtered, and
+    the column to group by: a month of the overview reads a few thousand DailyByAgent rows, a breakdown
+    by region a few hundred DailyBreakdown rows a day, instead of millions of full-grain ones."""
     needed = {d for d, _v in filters.items()} | ({group} if group not in (None, "time") else set())
+    column = None if group is None else "day" if group == "time" else DIM_COLUMN[group]
+    rng = Q(day__gte=first, day__lte=last)
     if needed <= {"team", "agent"}:
-        return DailyByAgent
-    if "agent" not in needed:
-        return DailyByDimension
-    return DailyRollup
+        return DailyByAgent.objects.filter(rng, _rollup_q(filters)), column
+    others = needed - {"team"}
+    if len(others) == 1 and "agent" not in others:
+        d = DIM_COLUMN[others.pop()]
+        q = rng & Q(dimension=d)
+        if filters.team is not None:
+            q &= Q(team_id=filters.team)
+        value = getattr(filters, next(k for k, c in DIM_COLUMN.items() if c == d))
+        if value is not None:
+            q &= Q(value=str(value))
+        return DailyBreakdown.objects.filter(q), (column if column in (None, "day", "team_id") else "value")
+    model = DailyByDimension if "agent" not in needed else DailyRollup
+    return model.objects.filter(rng, _rollup_q(filters)), column
 
 
 def _rollup_q(filters: Filters) -> Q:
@@ -229,12 +241,14 @@ def period_sums(*, period: Period, filters: Filters, group: str | None = None, g
     else:
         wanted = set(measures) if measures is not None else set(MEASURES)
         sums = {m: Sum(m) for m in MEASURES if m in wanted}
-        base = grain_for(filters, group).objects.filter(_rollup_q(filters), day__gte=period.first_day, day__lte=last)
-        if group is None:
+        base, column = _grain_rows(filters, group, period.first_day, last)
+        if column is None:
             qs: Any = [base.aggregate(**sums)]
         else:
-            qs = base.values("day" if group == "time" else DIM_COLUMN[group]).annotate(**sums).order_by()
+            qs = base.values(column).annotate(**sums).order_by()
         for r in qs:
+            if column == "value":  # DailyBreakdown: the grouped dimension's value as text
+                r[DIM_COLUMN[group]] = r["value"]  # type: ignore[index]
             fake = (None, r.get("team_id"), r.get("agent_id"), r.get("type"), r.get("category_id"), r.get("region"),
                     r.get("channel"))
             _add_row(out[gkey(r.get("day") or period.first_day, fake)], r)
