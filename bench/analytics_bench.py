@@ -350,17 +350,18 @@ def throughput(n: int) -> dict[str, float]:
             ).fetchall()
             return [(r[0], r[1], r[2]) for r in rows]
 
-        one = fresh(n, "a")
+        run = str(int(time.time()))  # tags unique to this run: --reuse keeps the data of earlier ones
+        one = fresh(n, run + "a")
         t = time.perf_counter()
         for i in range(0, len(one), 50):  # what a worker does with one relay message
             handle_events_task([list(e) for e in one[i:i + 50]])
         per_event = len(one) / (time.perf_counter() - t)
-        alone = fresh(n, "c")
+        alone = fresh(n, run + "c")
         t = time.perf_counter()
         for e in alone:
             rollup.apply_events([e])
         per_event_rollup = len(alone) / (time.perf_counter() - t)
-        chunked = fresh(n, "b")
+        chunked = fresh(n, run + "b")
         t = time.perf_counter()
         for i in range(0, len(chunked), 50):
             rollup.apply_events(chunked[i:i + 50])

@@ -253,7 +253,7 @@ def period_sums(*, period: Period, filters: Filters, group: str | None = None, g
                     r.get("channel"))
             _add_row(out[gkey(r.get("day") or period.first_day, fake)], r)
         if period.first_day <= today <= last:
-            for key, ms in _not_yet_due(now, filters):
+            for key, ms in _not_yet_due(now, filters, group):
                 _add_row(out[gkey(today, key)], ms)
     if measures is None or "customers_on_record" in measures:
         _customers_on_record(out, period, last, filters, group, granularity, source)
@@ -309,43 +309,63 @@ def _customers_on_record(out: dict[str, Sums], period: Period, last: date, filte
         sums["customers_on_record"] = total
 
 
-def _not_yet_due(now: datetime, filters: Filters) -> Iterable[tuple[tuple[Any, ...], dict[str, int]]]:
+TICKET_FIELD = {"team": "team_id", "agent": "owner_id", "type": "type", "category": "category_id",
+                "region": "customer__province", "channel": "channel"}
+
+
+def _visit_dims() -> dict[str, Any]:
+    """A return visit's dimensions as ``rollup`` counts them: the order's, or for a visit without an
+    order the visiting agent's team and channel phone."""
+    from django.db.models import Case, Value, When
+    from django.db.models.functions import Coalesce
+
+    return {
+        "team": Case(When(ticket__isnull=True, then=F("assignee__team_id")), default=F("ticket__team_id")),
+        "agent": F("assignee_id"), "type": Coalesce(F("ticket__type"), Value("")),
+        "category": F("ticket__category_id"), "region": F("customer__province"),
+        "channel": Coalesce(F("ticket__channel"), Value("phone")),
+    }
+
+
+def _not_yet_due(now: datetime, filters: Filters, group: str | None) -> Iterable[tuple[tuple[Any, ...], dict[str, int]]]:
     """Today's correction: the roll-up counts every promise falling due today, but one falling due
-    later today and not yet met is not counted yet (as ``rollup`` counts with ``now``)."""
+    later today and not yet met is not counted yet (as ``rollup`` counts with ``now``). Counted in SQL,
+    grouped by the one dimension asked for (rows are fake keys with that dimension filled in)."""
     from kefu.followup.models import ReturnVisit
 
     tz = timezone.get_current_timezone()
     tomorrow = datetime.combine(timezone.localtime(now).date() + timedelta(days=1), time.min, tz)
     day = timezone.localtime(now).date().isoformat()
+    dim = group if group in DIM_POS else None
+
+    def key(value: Any) -> tuple[Any, ...]:
+        k: list[Any] = [day, 0, 0, "", 0, "", ""]
+        if dim is not None:
+            k[DIM_POS[dim]] = value if value is not None else ("" if dim in ("type", "region", "channel") else 0)
+        return tuple(k)
+
     fr = Q(first_response_due_at__gte=now, first_response_due_at__lt=tomorrow, first_responded_at__isnull=True)
     res = Q(resolution_due_at__gte=now, resolution_due_at__lt=tomorrow, resolved_at__isnull=True)
     # Unmet promises belong to open orders (merged ones are not counted): the status index narrows the scan.
-    qs = Ticket.objects.filter(fr | res, status__in=OPEN_STATUSES).filter(_ticket_dims_q(filters)).values(
-        "team_id", "owner_id", "type", "category_id", "channel", "first_response_due_at", "first_responded_at",
-        "resolution_due_at", "resolved_at", region=F("customer__province"),
-    )
-    for t in qs:
-        key = (day, t["team_id"] or 0, t["owner_id"] or 0, t["type"], t["category_id"] or 0, t["region"] or "", t["channel"])
-        ms = {}
-        if t["first_responded_at"] is None and t["first_response_due_at"] and now <= t["first_response_due_at"] < tomorrow:
-            ms["fr_due"] = -1
-        if t["resolved_at"] is None and t["resolution_due_at"] and now <= t["resolution_due_at"] < tomorrow:
-            ms["res_due"] = -1
-        yield key, ms
+    orders = Ticket.objects.filter(fr | res, status__in=OPEN_STATUSES).filter(_ticket_dims_q(filters))
+    counts = {"fr_due": Count("id", filter=fr), "res_due": Count("id", filter=res)}
+    rows = [orders.aggregate(**counts)] if dim is None else \
+        orders.values(g=F(TICKET_FIELD[dim])).annotate(**counts).order_by()
+    for r in rows:
+        yield key(r.get("g")), {"fr_due": -r["fr_due"], "res_due": -r["res_due"]}
+    dims = _visit_dims()
     visits = ReturnVisit.objects.filter(due_at__gte=now, due_at__lt=tomorrow).exclude(status__in=["done", "cancelled"])
-    for v in visits.values("assignee_id", "ticket_id", team=F("ticket__team_id"), t_type=F("ticket__type"),
-                           cat=F("ticket__category_id"), chan=F("ticket__channel"), region=F("customer__province"),
-                           a_team=F("assignee__team_id")):
-        team = (v["team"] if v["ticket_id"] else v["a_team"]) or 0
-        key = (day, team, v["assignee_id"] or 0, v["t_type"] or "", v["cat"] or 0, v["region"] or "",
-               v["chan"] or "phone")
-        if _key_matches(key, filters):
-            yield key, {"rv_due": -1}
+    visits = visits.annotate(**{f"d_{d}": dims[d] for d, _v in filters.items()})
+    for d, v in filters.items():
+        visits = visits.filter(**({f"d_{d}__isnull": True} if d in ("team", "category") and v == 0 else {f"d_{d}": v}))
+    vrows = [visits.aggregate(n=Count("id"))] if dim is None else \
+        visits.values(g=dims[dim]).annotate(n=Count("id")).order_by()
+    for r in vrows:
+        yield key(r.get("g")), {"rv_due": -r["n"]}
 
 
 def _ticket_dims_q(filters: Filters) -> Q:
-    fields = {"team": "team_id", "agent": "owner_id", "type": "type", "category": "category_id",
-              "region": "customer__province", "channel": "channel"}
+    fields = TICKET_FIELD
     q = Q()
     for d, v in filters.items():
         if d in ("team", "category") and v == 0:

@@ -179,13 +179,32 @@ def test_today_counts_only_promises_already_due(centre, customer):  # type: igno
         Ticket.objects.create(number=f"GDT{n}", type="fault", customer=customer, subject="x", owner=agent, team=agent.team,
                               created_at=d(5, 6, 7), updated_at=d(5, 6, 7), first_response_due_at=due,
                               first_responded_at=responded)
+    from kefu.followup.models import ReturnVisit
+
+    for n, (due, status, outcome) in enumerate([(d(5, 6, 9), "done", "satisfied"), (d(5, 6, 11), "scheduled", ""),
+                                                (d(5, 6, 19), "scheduled", ""), (d(5, 6, 20), "done", "satisfied")]):
+        ReturnVisit.objects.create(ticket=Ticket.objects.get(number=f"GDT{n}"), customer=customer, kind="call",
+                                   reason="resolution", status=status, outcome=outcome, assignee=agent,
+                                   scheduled_at=due, due_at=due)
     rollup.rebuild()
     today = Period.of_days(date(2025, 5, 6), date(2025, 5, 6))
     sup = centre["users"]["supervisor"]
     for source in ("rollup", "raw"):
-        v = indicators_for(viewer=sup, period=today, now=now, source=source)["first_response_sla"]
+        v = indicators_for(viewer=sup, period=today, now=now, source=source)
+        fr, rv = v["first_response_sla"], v["return_visit_completion"]
         # Due by 15:00: #0 met, #1 missed; #3 due at 20:00 but already answered → met; #2 not yet due.
-        assert (v.numerator, v.denominator) == (2, 3), source
+        assert (fr.numerator, fr.denominator) == (2, 3), source
+        # Visits: 09:00 done, 11:00 overdue, 19:00 not yet due (not counted), 20:00 already done → 2 of 3.
+        assert (rv.numerator, rv.denominator) == (2, 3), source
+    from kefu.analytics.selectors import period_sums
+
+    for group in ("agent", "team", "type", "channel", "region", "category"):
+        got = period_sums(period=today, filters=Filters(), group=group, now=now)
+        want = period_sums(period=today, filters=Filters(), group=group, now=now, source="raw")
+        assert {k: (s["fr_due"], s["rv_due"]) for k, s in got.items()} == {
+            k: (s["fr_due"], s["rv_due"]) for k, s in want.items()}, group
+    got = period_sums(period=today, filters=Filters(agent=agent.pk, channel="phone"), group="time", now=now)
+    assert got["2025-05-06"]["fr_due"] == 3 and got["2025-05-06"]["rv_due"] == 3
 
 
 def test_empty_period_says_why_instead_of_dividing_by_zero(centre):  # type: ignore[no-untyped-def]
