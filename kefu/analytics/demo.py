@@ -1,7 +1,8 @@
 """Demo contacts and satisfaction answers for the dashboards (issue #7), called by ``kefu demo`` after
 the work orders: calls and chats over the last 30 days (some abandoned, some waiting long), a share of
 them imported with transcripts through the import service so that they are inspected (scores,
-forbidden phrases), surveys on resolved orders; then the roll-ups are rebuilt from it all."""
+forbidden phrases), surveys on resolved orders, believable resolution times and return visits done;
+then the roll-ups are rebuilt from it all."""
 
 from __future__ import annotations
 
@@ -95,6 +96,29 @@ def load_surveys(rng: random.Random) -> int:
     return made
 
 
+def load_followups(rng: random.Random) -> int:
+    """The demo resolves orders in the instant it creates them and its return visits are all still
+    scheduled: give resolutions a believable duration (1–72 h, never in the future) and complete about
+    three quarters of the visits already due."""
+    from django.db.models import F
+
+    from kefu.followup.models import ReturnVisit
+    from kefu.tickets.models import Ticket
+
+    now = timezone.now()
+    for t in Ticket.objects.filter(resolved_at__isnull=False, resolved_at__lt=F("created_at") + timedelta(minutes=1)):
+        resolved = min(t.created_at + timedelta(hours=rng.uniform(1, 72)), now)
+        Ticket.objects.filter(pk=t.pk).update(resolved_at=resolved)
+    done = 0
+    for v in ReturnVisit.objects.filter(status="scheduled", due_at__lt=now):
+        if rng.random() < 0.75:
+            outcome = rng.choices(["satisfied", "unsatisfied", "unreachable"], weights=[85, 10, 5])[0]
+            ReturnVisit.objects.filter(pk=v.pk).update(status="done", outcome=outcome, attempts=1,
+                                                       completed_at=v.due_at - timedelta(hours=rng.uniform(1, 40)))
+            done += 1
+    return done
+
+
 def load_analytics_demo(rng: random.Random, people: dict[str, Any], customers: list[Any], *,
                         tickets: int = 600) -> dict[str, int]:
     """Contacts in proportion to the orders (1.5 per order), surveys, customers on record for the last
@@ -109,5 +133,6 @@ def load_analytics_demo(rng: random.Random, people: dict[str, Any], customers: l
     n = max(10, int(tickets * 1.5))
     contacts = load_contacts(rng, people, customers, n=n, transcripts=min(120, n // 6))
     surveys = load_surveys(rng)
+    visits = load_followups(rng)
     counts = rebuild()
-    return {"contacts": contacts, "surveys": surveys, **counts}
+    return {"contacts": contacts, "surveys": surveys, "visits_done": visits, **counts}
