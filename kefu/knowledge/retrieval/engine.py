@@ -690,6 +690,10 @@ class Engine:
             if not topic:
                 continue
             expanded, _ = self._answer_one(" ".join(dict.fromkeys(topic)) + " " + str(query).strip())
+            if ans.mode == "handoff" and expanded.mode != "answer":
+                # A new question the base cannot answer is handed over, not met with the earlier
+                # topic's suggestions ("停机了怎么复机？" … after "你们公司的股票代码是多少").
+                return ans
             return expanded if expanded.confidence > ans.confidence else ans
         return ans
 

@@ -131,3 +131,16 @@ def test_publishing_an_edit_is_found_at_once_K5(api_for, kb, centre):
     services.version_review(actor=sup, version_id=v.pk, approve=True)
     hits = api.get("/kb/search", q="副卡").json()["items"]
     assert [h["question"] for h in hits][:1] == ["怎么办理副卡？"]
+
+
+def test_an_off_topic_follow_up_is_not_answered_with_the_earlier_topic_K4(client, kb):
+    """Context helps an elliptical follow-up; it must not turn a new question the base cannot answer
+    into suggestions about the previous one."""
+    first = ask(client, "去国外手机还能用吗").json()
+    assert first["external_id"] == "kb-roam"
+    alone = ask(client, "明天下雨吗").json()
+    assert alone["handoff"] is True
+    follow = ask(client, "明天下雨吗", first["session_id"]).json()
+    # Read on its own, not through the roaming topic of the first turn.
+    assert follow["handoff"] is True and follow["item_id"] is None
+    assert (follow["confidence"], follow["suggestions"]) == (alone["confidence"], alone["suggestions"])
