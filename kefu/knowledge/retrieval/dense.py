@@ -24,6 +24,7 @@ import os
 import struct
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -112,6 +113,8 @@ class FusedEncoder:
         self.dim = sum(e.dim for e, _w, _s in parts)
         self.name = "+".join(f"{short}*{w / total:g}" for _e, w, short in parts)
         self.slices: list[slice] = []
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
         start = 0
         for e, _w, _s in parts:
             self.slices.append(slice(start, start + e.dim))
@@ -120,15 +123,31 @@ class FusedEncoder:
     def _fuse(self, mats: list[np.ndarray]) -> np.ndarray:
         return np.hstack([_normalise(m) * np.float32(math.sqrt(w)) for m, (_e, w) in zip(mats, self.parts)])
 
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            with self._executor_lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(max_workers=len(self.parts) - 1, thread_name_prefix="kefu-encoder")
+        return self._executor
+
+    def _each(self, fn: str, texts: Sequence[str]) -> list[np.ndarray]:
+        # The parts run side by side: both engines leave the GIL while they compute (e5 in C
+        # through ctypes, USE in numpy's BLAS), so a question costs the slower part, not the sum.
+        if len(self.parts) == 1:
+            return [getattr(self.parts[0][0], fn)(texts)]
+        futures = [self._pool().submit(getattr(e, fn), texts) for e, _w in self.parts[1:]]
+        first = getattr(self.parts[0][0], fn)(texts)
+        return [first, *(f.result() for f in futures)]
+
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._fuse([e.encode_queries(texts) for e, _w in self.parts])
+        return self._fuse(self._each("encode_queries", texts))
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._fuse([e.encode_passages(texts) for e, _w in self.parts])
+        return self._fuse(self._each("encode_passages", texts))
 
     def part_cosines(self, rows: np.ndarray, qvec: np.ndarray) -> list[np.ndarray]:
         """Each part's own cosine of ``rows`` (fused vectors) with ``qvec``."""
@@ -196,15 +215,28 @@ class DenseIndex:
     its best question.
 
     Up to ``exact_rows`` rows every row is scored (one matrix-vector product). Beyond that, as
-    with 50,000 items × 6 questions, the normalised mean vector of each item picks the
-    ``prefilter`` most promising items first and only their rows are scored exactly: the
-    product then runs over one row per item instead of one per question.
+    with 50,000 items × 6 questions, the normalised mean vector of each item (its centroid)
+    picks the ``prefilter`` most promising items first and only their rows are scored exactly.
+    From ``ivf_min`` items on, the centroids themselves are grouped by spherical k-means into
+    about 4·√N lists (an inverted file): a query compares itself with the list centres, reads the
+    items of the ``nprobe`` nearest lists (about 4 % of the base) and prefilters only those —
+    instead of a product over every item's centroid. Items added later join their nearest
+    list; the lists are trained again when the base has doubled since.
     """
 
-    def __init__(self, dim: int, *, exact_rows: int = 60_000, prefilter: int = 300, prefilter_dims: int | None = None) -> None:
+    def __init__(
+        self,
+        dim: int,
+        *,
+        exact_rows: int = 60_000,
+        prefilter: int = 300,
+        prefilter_dims: int | None = None,
+        ivf_min: int = 20_000,
+    ) -> None:
         self.dim = dim
         self.exact_rows = exact_rows
         self.prefilter = prefilter
+        self.ivf_min = ivf_min
         # The item means used to prefilter a large index keep only the first ``prefilter_dims``
         # columns (a fused encoder's main part): the product over 50,000 means is memory-bound,
         # and e5's 384 columns pick the candidates about as well as all 896.
@@ -216,6 +248,10 @@ class DenseIndex:
         self._n = 0  # high-water mark of used rows
         self._cent = np.zeros((16, self.cdim), dtype=np.float32)
         self._cent_alive = np.zeros(16, dtype=bool)
+        # inverted file over the centroids: list centres, each group's list (-1: none)
+        self._lists: np.ndarray | None = None
+        self._list_of = np.full(16, -1, dtype=np.int64)
+        self._trained_at = 0  # groups when the lists were last trained
 
     def reserve(self, rows: int, groups: int) -> None:
         """Make room for ``rows`` question vectors and ``groups`` items at once (a full build),
@@ -224,9 +260,12 @@ class DenseIndex:
             self._mat = np.vstack([self._mat, np.zeros((rows - len(self._mat), self.dim), dtype=np.float32)])
             self._row_group = np.concatenate([self._row_group, np.full(rows - len(self._row_group), -1, dtype=np.int64)])
         if groups > len(self._cent):
-            extra = groups - len(self._cent)
-            self._cent = np.vstack([self._cent, np.zeros((extra, self.cdim), dtype=np.float32)])
-            self._cent_alive = np.concatenate([self._cent_alive, np.zeros(extra, dtype=bool)])
+            self._grow_groups(groups - len(self._cent))
+
+    def _grow_groups(self, extra: int) -> None:
+        self._cent = np.vstack([self._cent, np.zeros((extra, self.cdim), dtype=np.float32)])
+        self._cent_alive = np.concatenate([self._cent_alive, np.zeros(extra, dtype=bool)])
+        self._list_of = np.concatenate([self._list_of, np.full(extra, -1, dtype=np.int64)])
 
     def __len__(self) -> int:
         return len(self._rows_of)
@@ -248,8 +287,9 @@ class DenseIndex:
         self._n += 1
         return self._n - 1
 
-    def add(self, group: int, vectors: np.ndarray) -> None:
-        """Store ``vectors`` (one row per question) for item ``group``, replacing its old rows."""
+    def add(self, group: int, vectors: np.ndarray, *, train: bool = True) -> None:
+        """Store ``vectors`` (one row per question) for item ``group``, replacing its old rows.
+        ``train=False`` (a bulk load) leaves the inverted file to ``optimize``."""
         vectors = _normalise(vectors)
         if vectors.shape[1] != self.dim:
             raise ValueError(f"expected {self.dim}-dimensional vectors, got {vectors.shape[1]}")
@@ -258,12 +298,15 @@ class DenseIndex:
         self._mat[rows] = vectors
         self._row_group[rows] = group
         self._rows_of[group] = rows
-        while group >= len(self._cent):
-            grow = len(self._cent)
-            self._cent = np.vstack([self._cent, np.zeros((grow, self.cdim), dtype=np.float32)])
-            self._cent_alive = np.concatenate([self._cent_alive, np.zeros(grow, dtype=bool)])
-        self._cent[group] = _normalise(vectors[:, : self.cdim].mean(axis=0))[0]
+        if group >= len(self._cent):
+            self._grow_groups(max(group + 1 - len(self._cent), len(self._cent)))
+        cent = _normalise(vectors[:, : self.cdim].mean(axis=0))[0]
+        self._cent[group] = cent
         self._cent_alive[group] = True
+        if self._lists is not None:
+            self._list_of[group] = int(np.argmax(self._lists @ cent))
+        if train and len(self._rows_of) >= max(self.ivf_min, 2 * self._trained_at):
+            self.optimize()
 
     def remove(self, group: int) -> bool:
         rows = self._rows_of.pop(group, None)
@@ -274,10 +317,57 @@ class DenseIndex:
         self._free.extend(int(r) for r in rows)
         self._cent[group] = 0.0
         self._cent_alive[group] = False
+        self._list_of[group] = -1
         return True
 
+    # -- inverted file ------------------------------------------------------------------------
+    @property
+    def nlist(self) -> int:
+        return 0 if self._lists is None else len(self._lists)
+
+    @property
+    def nprobe(self) -> int:
+        return max(16, self.nlist // 25)
+
+    def optimize(self, *, iterations: int = 10, seed: int = 0) -> None:
+        """Train the inverted file on the current centroids (spherical k-means on a sample of at
+        most 40 per list, then every item assigned); below ``ivf_min`` items, drop it."""
+        alive = np.flatnonzero(self._cent_alive)
+        if len(alive) < self.ivf_min:
+            self._lists = None
+            self._list_of[:] = -1
+            self._trained_at = 0
+            return
+        nlist = int(min(4096, max(64, round(4 * math.sqrt(len(alive))))))
+        rng = np.random.default_rng(seed)
+        sample = self._cent[rng.choice(alive, size=min(len(alive), 40 * nlist), replace=False)]
+        centres = sample[rng.choice(len(sample), size=nlist, replace=False)].copy()
+        for _ in range(iterations):
+            assign = np.argmax(sample @ centres.T, axis=1)
+            sums = np.zeros_like(centres)
+            np.add.at(sums, assign, sample)
+            counts = np.bincount(assign, minlength=nlist)
+            empty = np.flatnonzero(counts == 0)
+            if len(empty):  # an empty list restarts from a random sample point
+                sums[empty] = sample[rng.choice(len(sample), size=len(empty), replace=False)]
+            centres = _normalise(sums)
+        list_of = np.full(len(self._cent), -1, dtype=np.int64)
+        for start in range(0, len(alive), 8192):
+            chunk = alive[start : start + 8192]
+            list_of[chunk] = np.argmax(self._cent[chunk] @ centres.T, axis=1)
+        self._lists, self._list_of, self._trained_at = centres, list_of, len(alive)
+
+    # -- reading ------------------------------------------------------------------------------
     def vectors(self, group: int) -> np.ndarray:
         return self._mat[self._rows_of[group]].copy()
+
+    def rows_of(self, group: int) -> np.ndarray:
+        """The row numbers of the item's question vectors, in question order."""
+        return self._rows_of[group]
+
+    def matrix_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of the given row numbers (a copy)."""
+        return self._mat[rows]
 
     def group_rows(self, group: int) -> np.ndarray:
         """The item's stored question vectors (a view, do not modify)."""
@@ -289,6 +379,23 @@ class DenseIndex:
         if rows is None:
             return np.empty(0, dtype=np.float32)
         return self._mat[rows] @ qvec.reshape(-1)
+
+    def _prefiltered(self, q: np.ndarray, k: int) -> np.ndarray:
+        """The groups whose centroid is nearest the query: through the inverted file when it is
+        trained, else over every centroid."""
+        qc = q[: self.cdim]
+        if self._lists is not None:
+            probe = np.argpartition(-(self._lists @ qc), min(self.nprobe, len(self._lists)) - 1)[: self.nprobe]
+            wanted = np.zeros(len(self._lists) + 1, dtype=bool)
+            wanted[probe + 1] = True
+            cand = np.flatnonzero(wanted[self._list_of + 1])
+        else:
+            cand = np.flatnonzero(self._cent_alive)
+        m = min(len(cand), max(self.prefilter, k))
+        if m == 0:
+            return cand
+        csims = self._cent[cand] @ qc if self._lists is not None else (self._cent @ qc)[cand]
+        return cand[np.argpartition(-csims, m - 1)[:m]]
 
     def top_groups(self, qvec: np.ndarray, k: int) -> list[tuple[int, float, int]]:
         """Top ``k`` items as (group, best cosine, index of the best question), best first."""
@@ -314,17 +421,20 @@ class DenseIndex:
                 idx = int(np.flatnonzero(self._rows_of[g] == r)[0])
                 out.append((g, s, idx))
             return out
-        csims = self._cent[: len(self._cent_alive)] @ q[: self.cdim]
-        csims[~self._cent_alive] = -2.0
-        m = min(int(self._cent_alive.sum()), max(self.prefilter, k))
-        cand = np.argpartition(-csims, m - 1)[:m]
-        scored = []
-        for g in cand:
-            s = self.group_scores(q, int(g))
-            i = int(np.argmax(s))
-            scored.append((int(g), float(s[i]), i))
-        scored.sort(key=lambda t: -t[1])
-        return scored[:k]
+        cand = self._prefiltered(q, k)
+        if not len(cand):
+            return []
+        # The candidates' rows scored in one product; each item keeps its best question.
+        rows = [self._rows_of[int(g)] for g in cand]
+        lens = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        sims = self._mat[np.concatenate(rows)] @ q
+        starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
+        best_s = np.maximum.reduceat(sims, starts)
+        top = np.argsort(-best_s, kind="stable")[:k]
+        return [
+            (int(cand[i]), float(best_s[i]), int(np.argmax(sims[starts[i] : starts[i] + lens[i]])))
+            for i in top
+        ]
 
 
 class CachedEncoder:

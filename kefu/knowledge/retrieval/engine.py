@@ -263,6 +263,7 @@ class Engine:
         self._free: list[int] = []
         self._lock = threading.RLock()
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._qcache_lock = threading.Lock()
         profiles = load_profiles(model_path).get("profiles", {})
         if profile is None:
             key = "dense" if encoder is not None else "lexical"
@@ -352,13 +353,15 @@ class Engine:
                 itemq.append((num, [t for tt in toks for t in tt], num))
                 vec = vectors.get(item.id)
                 if self._dense is not None and self.encoder is not None and _fits(vec, item, self.encoder.dim):
-                    self._dense.add(num, vec)
+                    self._dense.add(num, vec, train=False)
                 self._entries.append(self._entry(item, folded, toks, bgs))
                 self._num_of[item.id] = num
             self._words.add_many(words)
             self._chars.add_many(chars)
             self._answers.add_many(answers)
             self._itemq.add_many(itemq)
+            if self._dense is not None:
+                self._dense.optimize()
 
     def encode_item(self, item: KBItem | Mapping[str, Any]) -> np.ndarray | None:
         """The item's question vectors (one row per question), or None without an encoder.
@@ -436,19 +439,25 @@ class Engine:
     # -- querying -----------------------------------------------------------------------------
     QUERY_CACHE = 4096  # customers ask the same short questions again and again ("查话费")
 
-    def _query_vector(self, folded: str) -> np.ndarray:
-        with self._lock:
+    def _cached_vector(self, folded: str) -> np.ndarray | None:
+        with self._qcache_lock:
             hit = self._qcache.get(folded)
             if hit is not None:
                 self._qcache.move_to_end(folded)
-                return hit
+            return hit
+
+    def _encode_query(self, folded: str) -> np.ndarray:
         assert self.encoder is not None
         vec = self.encoder.encode_queries([folded])[0]
-        with self._lock:
+        with self._qcache_lock:
             self._qcache[folded] = vec
             while len(self._qcache) > self.QUERY_CACHE:
                 self._qcache.popitem(last=False)
         return vec
+
+    def _query_vector(self, folded: str) -> np.ndarray:
+        hit = self._cached_vector(folded)
+        return hit if hit is not None else self._encode_query(folded)
 
     def _prepare(self, query: str, *, encode: bool = True) -> _Query:
         if query is None or not str(query).strip():
@@ -507,61 +516,106 @@ class Engine:
         idf_total = sum(idf.values()) or 1.0
         oov = (sum(1 for t in orig if self._words.df(t) == 0) / len(orig)) if orig else 1.0
         qlen = max(len(q.content), 1)
+        qinfo = {"oov": oov, "log_len": math.log(qlen)}
+        if not nums:
+            return [], np.zeros((0, len(RANK_FEATURES))), [], qinfo
         split = getattr(self.encoder, "part_cosines", None)
-        rows: list[list[float]] = []
-        matched: list[int] = []
-        no_vectors: list[int] = []
-        for g in nums:
+        use_dense = self._dense is not None and q.qvec is not None
+        # Every (candidate, question) pair on one flat axis; the per-item features are
+        # segment reductions over it (an item is as good as its best question).
+        seg_of: list[int] = []
+        w_slots: list[int] = []
+        c_slots: list[int] = []
+        cov_l: list[float] = []
+        inter_l: list[int] = []
+        blen_l: list[int] = []
+        clen_l: list[int] = []
+        exact = np.zeros(len(nums))
+        dense_rows: list[np.ndarray] = []
+        has_vec = np.zeros(len(nums), dtype=bool)
+        qbg = q.bigram_set
+        slot_w, slot_c = self._words.slot_of, self._chars.slot_of
+        for ci, g in enumerate(nums):
             e = self._entries[g]
             assert e is not None
-            n_q = len(e.q_content)
-            w_q = np.array([w_all[self._words.slot_of((g, i))] for i in range(n_q)]) / w_self
-            b_q = np.array([b_all[self._chars.slot_of((g, i))] for i in range(n_q)]) / b_self
-            if self._dense is not None and q.qvec is not None and g in self._dense:
-                c_q = self._dense.group_scores(q.qvec, g).astype(np.float64)
-                if split is not None:
-                    parts = split(self._dense.group_rows(g), q.qvec)
-                    ca, cb = float(parts[0].max()), float(parts[-1].max())
-                else:
-                    ca = cb = float(c_q.max())
+            for i, toks in enumerate(e.q_tokens):
+                seg_of.append(ci)
+                w_slots.append(slot_w((g, i)))
+                c_slots.append(slot_c((g, i)))
+                cov_l.append(sum(idf[t] for t in orig if t in toks) / idf_total)
+                bg = e.q_bigrams[i]
+                inter_l.append(len(qbg & bg))
+                blen_l.append(len(bg))
+                clen_l.append(len(e.q_content[i]))
+            if q.content in e.q_content:
+                exact[ci] = 1.0
+            if use_dense and g in self._dense:  # type: ignore[operator]
+                has_vec[ci] = True
+                dense_rows.append(self._dense.rows_of(g))  # type: ignore[union-attr]
+        seg = np.array(seg_of, dtype=np.int64)
+        counts = np.bincount(seg, minlength=len(nums))
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+        w_q = w_all[np.array(w_slots, dtype=np.int64)] / w_self
+        b_q = b_all[np.array(c_slots, dtype=np.int64)] / b_self
+        cov_q = np.array(cov_l)
+        inter = np.array(inter_l, dtype=np.float64)
+        blen = np.array(blen_l, dtype=np.float64)
+        nq = len(qbg)
+        bcov_q = inter / nq if nq else np.zeros(len(seg))
+        denom = nq + blen
+        dice_q = np.divide(2 * inter, denom, out=np.zeros(len(seg)), where=denom > 0)
+        lens = np.array(clen_l, dtype=np.float64)
+        len_ratio_q = np.minimum(lens, qlen) / np.maximum(np.maximum(lens, qlen), 1)
+        c_q = np.zeros(len(seg))
+        ca = np.zeros(len(nums))
+        cb = np.zeros(len(nums))
+        if dense_rows:
+            on = has_vec[seg]  # the pairs whose item has vectors, in the same order as dense_rows
+            mat = self._dense.matrix_rows(np.concatenate(dense_rows))  # type: ignore[union-attr]
+            c_q[on] = (mat @ q.qvec).astype(np.float64)
+            vstarts = np.concatenate(([0], np.cumsum(counts[has_vec])[:-1])).astype(np.int64)
+            if split is not None:
+                parts = split(mat, q.qvec)
+                ca[has_vec] = np.maximum.reduceat(parts[0], vstarts)
+                cb[has_vec] = np.maximum.reduceat(parts[-1], vstarts)
             else:
-                c_q = np.zeros(n_q)
-                ca = cb = 0.0
-                if self._dense is not None and q.qvec is not None:
-                    no_vectors.append(len(rows))
-            cov_q = np.array([sum(idf[t] for t in orig if t in toks) / idf_total for toks in e.q_tokens])
-            bcov_q = np.array(
-                [len(q.bigram_set & bg) / len(q.bigram_set) if q.bigram_set else 0.0 for bg in e.q_bigrams]
-            )
-            dice_q = np.array(
-                [
-                    2 * len(q.bigram_set & bg) / (len(q.bigram_set) + len(bg)) if (q.bigram_set or bg) else 0.0
-                    for bg in e.q_bigrams
-                ]
-            )
-            lens = np.array([len(c) for c in e.q_content], dtype=np.float64)
-            len_ratio_q = np.minimum(lens, qlen) / np.maximum(np.maximum(lens, qlen), 1)
-            exact = float(any(c == q.content for c in e.q_content))
-            best = int(np.argmax(c_q + w_q + b_q + dice_q))
-            matched.append(best)
-            top2 = np.sort(c_q)[-2:]
-            rows.append(
-                [
-                    float(min(w_q.max(), 1.5)),
-                    float(min(b_q.max(), 1.5)),
-                    float(min(a_all[self._answers.slot_of(g)] / a_self, 1.5)),
-                    float(c_q.max()), float(top2.mean()),
-                    float(cov_q.max()), float(bcov_q.max()), float(dice_q.max()),
-                    float(len_ratio_q[best]), exact,
-                    1.0 / (1 + rank_w[g]) if g in rank_w else 0.0,
-                    1.0 / (1 + rank_c[g]) if g in rank_c else 0.0,
-                    1.0 / (1 + rank_d[g]) if g in rank_d else 0.0,
-                    ca, cb,
-                    float(min(i_all[self._itemq.slot_of(g)] / i_self, 3.0)),
-                    1.0 / (1 + rank_i[g]) if g in rank_i else 0.0,
-                ]
-            )
-        x = np.array(rows, dtype=np.float64).reshape(-1, len(RANK_FEATURES))
+                ca[has_vec] = cb[has_vec] = np.maximum.reduceat(c_q[on], vstarts)
+        no_vectors = np.flatnonzero(~has_vec).tolist() if use_dense else []
+        # the matched question: the first best of cosine + both BM25 + dice within each item
+        score = c_q + w_q + b_q + dice_q
+        seg_best = np.maximum.reduceat(score, starts)
+        first = np.flatnonzero(score == seg_best[seg])
+        best_pos = first[np.unique(seg[first], return_index=True)[1]]
+        matched = (best_pos - starts).tolist()
+        # mean of the two highest cosines of each item (the one, if it has one question)
+        order = np.lexsort((c_q, seg))
+        c_sorted = c_q[order]
+        ends = starts + counts
+        top1 = c_sorted[ends - 1]
+        second = np.where(counts > 1, c_sorted[np.maximum(ends - 2, 0)], top1)
+        a_slots = np.array([self._answers.slot_of(g) for g in nums], dtype=np.int64)
+        i_slots = np.array([self._itemq.slot_of(g) for g in nums], dtype=np.int64)
+        x = np.column_stack(
+            [
+                np.minimum(np.maximum.reduceat(w_q, starts), 1.5),
+                np.minimum(np.maximum.reduceat(b_q, starts), 1.5),
+                np.minimum(a_all[a_slots] / a_self, 1.5),
+                np.maximum.reduceat(c_q, starts),
+                (top1 + second) / 2,
+                np.maximum.reduceat(cov_q, starts),
+                np.maximum.reduceat(bcov_q, starts),
+                np.maximum.reduceat(dice_q, starts),
+                len_ratio_q[best_pos],
+                exact,
+                np.array([1.0 / (1 + rank_w[g]) if g in rank_w else 0.0 for g in nums]),
+                np.array([1.0 / (1 + rank_c[g]) if g in rank_c else 0.0 for g in nums]),
+                np.array([1.0 / (1 + rank_d[g]) if g in rank_d else 0.0 for g in nums]),
+                ca,
+                cb,
+                np.minimum(i_all[i_slots] / i_self, 3.0),
+                np.array([1.0 / (1 + rank_i[g]) if g in rank_i else 0.0 for g in nums]),
+            ]
+        )
         if no_vectors:
             # An item published a moment ago whose vector the background job has not stored yet:
             # its cosines are unknown, not zero — give it the pool's median so that the lexical

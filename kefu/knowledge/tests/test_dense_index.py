@@ -1,0 +1,92 @@
+"""The dense index beyond its exact size (K4, K5): the centroid prefilter, the inverted file over
+the centroids, and items added, replaced and removed after the lists were trained. Clustered random
+vectors stand in for question vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kefu.knowledge.retrieval.dense import DenseIndex
+
+
+def _clustered(n_items: int, dim: int = 32, topics: int = 60, seed: int = 3) -> tuple[np.ndarray, list[np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(topics, dim)).astype(np.float32)
+    items = []
+    for i in range(n_items):
+        base = centres[i % topics] + 0.6 * rng.normal(size=dim).astype(np.float32)
+        items.append(base + 0.25 * rng.normal(size=(1 + i % 4, dim)).astype(np.float32))
+    return centres, items
+
+
+def _exhaustive(items: dict[int, np.ndarray], q: np.ndarray, k: int) -> list[int]:
+    best = {g: float((m / np.linalg.norm(m, axis=1, keepdims=True) @ q).max()) for g, m in items.items()}
+    return sorted(best, key=lambda g: -best[g])[:k]
+
+
+def _index(items: list[np.ndarray], **kw: int) -> DenseIndex:
+    index = DenseIndex(items[0].shape[1], exact_rows=100, **kw)
+    index.reserve(sum(len(m) for m in items), len(items))
+    for g, m in enumerate(items):
+        index.add(g, m, train=False)
+    index.optimize()
+    return index
+
+
+def test_inverted_file_finds_what_exhaustive_scoring_finds_K4() -> None:
+    centres, items = _clustered(3000)
+    index = _index(items, ivf_min=1000, prefilter=200)
+    assert index.nlist == round(4 * np.sqrt(3000))
+    rng = np.random.default_rng(9)
+    hits = total = 0
+    for t in range(40):
+        q = centres[t % len(centres)] + 0.5 * rng.normal(size=centres.shape[1]).astype(np.float32)
+        q /= np.linalg.norm(q)
+        got = index.top_groups(q, 10)
+        want = _exhaustive(dict(enumerate(items)), q, 10)
+        hits += len({g for g, _s, _i in got} & set(want))
+        total += 10
+        # the score given is the item's best question, and the index names that question
+        for g, s, i in got:
+            rows = items[g] / np.linalg.norm(items[g], axis=1, keepdims=True)
+            assert s == pytest.approx(float(rows[i] @ q), abs=1e-5)
+            assert s == pytest.approx(float((rows @ q).max()), abs=1e-5)
+        assert [s for _g, s, _i in got] == sorted((s for _g, s, _i in got), reverse=True)
+    assert hits / total >= 0.9
+
+
+def test_small_base_has_no_inverted_file_K4() -> None:
+    _centres, items = _clustered(300)
+    index = _index(items, ivf_min=1000)
+    assert index.nlist == 0
+    q = items[7][0] / np.linalg.norm(items[7][0])
+    assert index.top_groups(q, 3)[0][0] == 7
+
+
+def test_items_added_and_removed_after_training_K5() -> None:
+    _centres, items = _clustered(2500)
+    index = _index(items[:2000], ivf_min=1000)
+    lists = index.nlist
+    # new items join their nearest list and are found at once
+    for g in range(2000, 2500):
+        index.add(g, items[g])
+    assert index.nlist == lists  # not yet doubled: the lists are kept
+    q = items[2222][1] / np.linalg.norm(items[2222][1])
+    assert index.top_groups(q, 5)[0][0] == 2222
+    # a replaced item is found by its new vectors, not its old ones
+    index.add(2222, items[5])
+    assert 2222 in [g for g, _s, _i in index.top_groups(items[5][0] / np.linalg.norm(items[5][0]), 5)]
+    # a removed item is never returned
+    index.remove(5)
+    index.remove(2222)
+    assert {5, 2222}.isdisjoint(g for g, _s, _i in index.top_groups(items[5][0] / np.linalg.norm(items[5][0]), 50))
+
+
+def test_lists_are_trained_again_when_the_base_doubles_K5() -> None:
+    _centres, items = _clustered(4200)
+    index = _index(items[:2000], ivf_min=1000)
+    assert index.nlist == round(4 * np.sqrt(2000))
+    for g in range(2000, 4200):
+        index.add(g, items[g])
+    assert index.nlist == round(4 * np.sqrt(4000))
