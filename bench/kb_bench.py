@@ -185,8 +185,9 @@ def main() -> int:
             m = by_src.get(src_of[item_id])
             if m is None:
                 continue
-            m = m[: 1 + len(similar)] + rng.normal(0, 0.01, size=m[: 1 + len(similar)].shape).astype(np.float32)
-            batch.append(ItemVersion(pk=vpk, vector=pack_vectors(m), vector_model=encoder.name))
+            m = m[: 2 + len(similar)]  # the questions, then the answer
+            m = m + rng.normal(0, 0.01, size=m.shape).astype(np.float32)
+            batch.append(ItemVersion(pk=vpk, vector=pack_vectors(m), vector_model=search.encoder_name()))
             if len(batch) >= 200:
                 ItemVersion.objects.bulk_update(batch, ["vector", "vector_model"])
                 n_copy += len(batch)

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from .models import Audience, ItemVersion, KnowledgeItem, VersionStatus
 from .retrieval.dense import load_encoder, pack_vectors, unpack_vectors
-from .retrieval.engine import Engine, KBItem
+from .retrieval.engine import VECTOR_LAYOUT, Engine, KBItem
 
 _lock = threading.Lock()
 _engines: dict[str, _State] = {}
@@ -55,8 +55,10 @@ def vector_load(raw: bytes | memoryview | None) -> np.ndarray | None:
 
 
 def encoder_name() -> str:
+    """What stored vectors must have been made by to be used: the encoder and the row layout
+    (questions, then the answer); another value is recomputed by the background job."""
     encoder = load_encoder()
-    return encoder.name if encoder is not None else ""
+    return f"{encoder.name}|{VECTOR_LAYOUT}" if encoder is not None else ""
 
 
 def _kb_item(item: KnowledgeItem) -> KBItem:
@@ -212,16 +214,17 @@ def compute_vectors(*, limit: int | None = None) -> int:
     encoder = load_encoder()
     if encoder is None:
         return 0
+    model = encoder_name()
     todo = (ItemVersion.objects.filter(status=VersionStatus.PUBLISHED)
-            .filter(Q(vector__isnull=True) | ~Q(vector_model=encoder.name))
-            .order_by("pk").values_list("pk", "item_id", "question", "similar_questions"))
+            .filter(Q(vector__isnull=True) | ~Q(vector_model=model))
+            .order_by("pk").values_list("pk", "item_id", "question", "similar_questions", "answer"))
     if limit:
         todo = todo[:limit]
     done = 0
-    for pk, item_id, question, similar in todo:
-        questions = list(KBItem(id=str(item_id), question=question, similar_questions=tuple(similar)).questions)
-        matrix = encoder.encode_passages(questions)
-        ItemVersion.objects.filter(pk=pk).update(vector=pack_vectors(matrix), vector_model=encoder.name)
+    for pk, item_id, question, similar, answer in todo:
+        texts = KBItem(id=str(item_id), question=question, answer=answer, similar_questions=tuple(similar)).texts
+        matrix = encoder.encode_passages(list(texts))
+        ItemVersion.objects.filter(pk=pk).update(vector=pack_vectors(matrix), vector_model=model)
         KnowledgeItem.objects.filter(pk=item_id).update(updated_at=timezone.now())
         done += 1
     return done

@@ -248,6 +248,7 @@ class DenseIndex:
         self._n = 0  # high-water mark of used rows
         self._cent = np.zeros((16, self.cdim), dtype=np.float32)
         self._cent_alive = np.zeros(16, dtype=bool)
+        self._ans = np.zeros((16, dim), dtype=np.float32)  # each item's answer vector
         # inverted file over the centroids: list centres, each group's list (-1: none)
         self._lists: np.ndarray | None = None
         self._list_of = np.full(16, -1, dtype=np.int64)
@@ -265,6 +266,7 @@ class DenseIndex:
     def _grow_groups(self, extra: int) -> None:
         self._cent = np.vstack([self._cent, np.zeros((extra, self.cdim), dtype=np.float32)])
         self._cent_alive = np.concatenate([self._cent_alive, np.zeros(extra, dtype=bool)])
+        self._ans = np.vstack([self._ans, np.zeros((extra, self.dim), dtype=np.float32)])
         self._list_of = np.concatenate([self._list_of, np.full(extra, -1, dtype=np.int64)])
 
     def __len__(self) -> int:
@@ -287,9 +289,10 @@ class DenseIndex:
         self._n += 1
         return self._n - 1
 
-    def add(self, group: int, vectors: np.ndarray, *, train: bool = True) -> None:
-        """Store ``vectors`` (one row per question) for item ``group``, replacing its old rows.
-        ``train=False`` (a bulk load) leaves the inverted file to ``optimize``."""
+    def add(self, group: int, vectors: np.ndarray, *, answer: np.ndarray | None = None, train: bool = True) -> None:
+        """Store ``vectors`` (one row per question) and the ``answer`` vector (none: the mean of
+        the questions) for item ``group``, replacing its old ones. ``train=False`` (a bulk load)
+        leaves the inverted file to ``optimize``."""
         vectors = _normalise(vectors)
         if vectors.shape[1] != self.dim:
             raise ValueError(f"expected {self.dim}-dimensional vectors, got {vectors.shape[1]}")
@@ -303,6 +306,7 @@ class DenseIndex:
         cent = _normalise(vectors[:, : self.cdim].mean(axis=0))[0]
         self._cent[group] = cent
         self._cent_alive[group] = True
+        self._ans[group] = _normalise(answer if answer is not None else vectors.mean(axis=0))[0]
         if self._lists is not None:
             self._list_of[group] = int(np.argmax(self._lists @ cent))
         if train and len(self._rows_of) >= max(self.ivf_min, 2 * self._trained_at):
@@ -317,6 +321,7 @@ class DenseIndex:
         self._free.extend(int(r) for r in rows)
         self._cent[group] = 0.0
         self._cent_alive[group] = False
+        self._ans[group] = 0.0
         self._list_of[group] = -1
         return True
 
@@ -360,6 +365,13 @@ class DenseIndex:
     # -- reading ------------------------------------------------------------------------------
     def vectors(self, group: int) -> np.ndarray:
         return self._mat[self._rows_of[group]].copy()
+
+    def answer_vector(self, group: int) -> np.ndarray:
+        return self._ans[group].copy()
+
+    def answer_scores(self, groups: np.ndarray, qvec: np.ndarray) -> np.ndarray:
+        """Cosine of the query with each given item's answer."""
+        return (self._ans[groups] @ qvec.reshape(-1)).astype(np.float64)
 
     def rows_of(self, group: int) -> np.ndarray:
         """The row numbers of the item's question vectors, in question order."""

@@ -51,14 +51,20 @@ MODEL_PATH = DATA_DIR / "fusion_model.json"
 RANK_FEATURES = (
     "w_norm", "b_norm", "a_norm", "cos", "cos2",
     "cov", "bcov", "dice", "len_ratio", "exact", "rr_words", "rr_chars", "rr_dense",
-    "cos_a", "cos_b", "i_norm", "rr_item",
+    "cos_a", "cos_b", "i_norm", "rr_item", "cos_ans",
 )
-CONF_FEATURES = ("p1", "margin", "cos1", "w1", "cov1", "bcov1", "edit1", "oov", "log_len", "cosa1", "cosb1", "miss_idf")
-_COSINES = ("cos", "cos2", "cos_a", "cos_b")
-_DENSE_ONLY = {"cos", "cos2", "rr_dense", "cos1", "cos_a", "cos_b", "cosa1", "cosb1"}
+CONF_FEATURES = (
+    "p1", "margin", "cos1", "w1", "cov1", "bcov1", "edit1", "oov", "log_len", "cosa1", "cosb1", "miss_idf", "cosans1",
+)
+_COSINES = ("cos", "cos2", "cos_a", "cos_b", "cos_ans")
+_DENSE_ONLY = {"cos", "cos2", "rr_dense", "cos1", "cos_a", "cos_b", "cosa1", "cosb1", "cos_ans", "cosans1"}
 
 #: the part of an answer the answer index reads
 ANSWER_INDEX_CHARS = 400
+
+#: the rows of an item's stored vectors: its questions, then its answer (see ``KBItem.texts``);
+#: part of the stored model name, so that vectors of another layout are computed again
+VECTOR_LAYOUT = "qa"
 
 #: agents' searches at least this long (content characters) use the encoder too
 SEARCH_DENSE_MIN_CHARS = 12
@@ -95,6 +101,12 @@ class KBItem:
     def questions(self) -> tuple[str, ...]:
         """The texts matched against customer questions: the standard one first."""
         return (self.question, *self.similar_questions)
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """What the encoder turns into the item's vectors: every question, then the head of the
+        answer (the question again if there is none) — one row each, stored per version."""
+        return (*self.questions, self.answer[:ANSWER_INDEX_CHARS].strip() or self.question)
 
 
 @dataclass(frozen=True)
@@ -297,12 +309,12 @@ class Engine:
         if engine.encoder is not None and encode_missing:
             missing = [i for i in items if not _fits(vectors.get(i.id), i, engine.encoder.dim)]
             if missing:
-                texts = [q for i in missing for q in i.questions]
+                texts = [t for i in missing for t in i.texts]
                 mat = engine.encoder.encode_passages(texts)
                 pos = 0
                 for i in missing:
-                    vectors[i.id] = mat[pos : pos + len(i.questions)]
-                    pos += len(i.questions)
+                    vectors[i.id] = mat[pos : pos + len(i.texts)]
+                    pos += len(i.texts)
         engine._bulk_add(items, vectors)
         return engine
 
@@ -353,7 +365,7 @@ class Engine:
                 itemq.append((num, [t for tt in toks for t in tt], num))
                 vec = vectors.get(item.id)
                 if self._dense is not None and self.encoder is not None and _fits(vec, item, self.encoder.dim):
-                    self._dense.add(num, vec, train=False)
+                    self._dense.add(num, vec[:-1], answer=vec[-1], train=False)
                 self._entries.append(self._entry(item, folded, toks, bgs))
                 self._num_of[item.id] = num
             self._words.add_many(words)
@@ -364,19 +376,20 @@ class Engine:
                 self._dense.optimize()
 
     def encode_item(self, item: KBItem | Mapping[str, Any]) -> np.ndarray | None:
-        """The item's question vectors (one row per question), or None without an encoder.
+        """The item's vectors (one row per question, then one of its answer; see ``KBItem.texts``),
+        or None without an encoder.
         Compute once per item version in the background and pass to ``upsert``/``build``."""
         item = KBItem.of(item)
         if self.encoder is None:
             return None
-        return self.encoder.encode_passages(list(item.questions))
+        return self.encoder.encode_passages(list(item.texts))
 
     def item_vectors(self, item_id: str) -> np.ndarray | None:
         with self._lock:
             num = self._num_of.get(item_id)
             if num is None or self._dense is None or num not in self._dense:
                 return None
-            return self._dense.vectors(num)
+            return np.vstack([self._dense.vectors(num), self._dense.answer_vector(num)[None, :]])
 
     def upsert(
         self, item: KBItem | Mapping[str, Any], *, vectors: np.ndarray | None = None, encode_missing: bool = True
@@ -386,7 +399,7 @@ class Engine:
         retrievers only (its dense features are imputed) until it is upserted with vectors."""
         item = KBItem.of(item)
         if self.encoder is not None and not _fits(vectors, item, self.encoder.dim):
-            vectors = self.encoder.encode_passages(list(item.questions)) if encode_missing else None
+            vectors = self.encoder.encode_passages(list(item.texts)) if encode_missing else None
         folded, toks, bgs, answer_tokens = self._tokenize(item)
         with self._lock:
             self._remove_locked(item.id)
@@ -399,7 +412,7 @@ class Engine:
             self._answers.add(num, answer_tokens, group=num)
             self._itemq.add(num, [t for tt in toks for t in tt], group=num)
             if self._dense is not None and vectors is not None:
-                self._dense.add(num, vectors)
+                self._dense.add(num, vectors[:-1], answer=vectors[-1])
             self._entries[num] = self._entry(item, folded, toks, bgs)
             self._num_of[item.id] = num
 
@@ -569,7 +582,10 @@ class Engine:
         c_q = np.zeros(len(seg))
         ca = np.zeros(len(nums))
         cb = np.zeros(len(nums))
+        cans = np.zeros(len(nums))
         if dense_rows:
+            cans[has_vec] = self._dense.answer_scores(  # type: ignore[union-attr]
+                np.array(nums, dtype=np.int64)[has_vec], q.qvec)
             on = has_vec[seg]  # the pairs whose item has vectors, in the same order as dense_rows
             mat = self._dense.matrix_rows(np.concatenate(dense_rows))  # type: ignore[union-attr]
             c_q[on] = (mat @ q.qvec).astype(np.float64)
@@ -614,6 +630,7 @@ class Engine:
                 cb,
                 np.minimum(i_all[i_slots] / i_self, 3.0),
                 np.array([1.0 / (1 + rank_i[g]) if g in rank_i else 0.0 for g in nums]),
+                cans,
             ]
         )
         if no_vectors:
@@ -664,6 +681,7 @@ class Engine:
             "cosa1": f["cos_a"],
             "cosb1": f["cos_b"],
             "miss_idf": self._missing_idf(q, e),
+            "cosans1": f["cos_ans"],
         }
 
     def _missing_idf(self, q: _Query, e: _Entry) -> float:
@@ -778,4 +796,4 @@ def _turn_text(turn: str | Mapping[str, Any]) -> str:
 
 
 def _fits(vectors: np.ndarray | None, item: KBItem, dim: int) -> bool:
-    return vectors is not None and vectors.ndim == 2 and vectors.shape == (len(item.questions), dim)
+    return vectors is not None and vectors.ndim == 2 and vectors.shape == (len(item.texts), dim)

@@ -143,14 +143,17 @@ def test_fused_encoder_cosine_is_the_weighted_sum_of_its_parts() -> None:
 
 def test_items_without_stored_vectors_are_lexical_until_they_get_one_K5() -> None:
     enc = CharEncoder()
-    vectors = {i["id"]: enc.encode_passages(list(KBItem.of(i).questions)) for i in KB[:3]}
+    vectors = {i["id"]: enc.encode_passages(list(KBItem.of(i).texts)) for i in KB[:3]}
     e = Engine.build(KB, encoder=enc, vectors=vectors, encode_missing=False)
     calls = enc.calls
     assert e.item_vectors("flow") is None  # never encoded at build time
     assert enc.calls == calls
     assert e.search("流量快没了能买吗", k=1, dense=True)[0].item_id == "flow"  # still found, lexically
-    e.upsert(KB[3], vectors=enc.encode_passages(list(KBItem.of(KB[3]).questions)))
+    e.upsert(KB[3], vectors=enc.encode_passages(list(KBItem.of(KB[3]).questions)), encode_missing=False)
+    assert e.item_vectors("flow") is None  # questions only, no answer row: not this layout
+    e.upsert(KB[3], vectors=enc.encode_passages(list(KBItem.of(KB[3]).texts)))
     assert e.item_vectors("flow") is not None
+    assert e.item_vectors("flow").shape == (len(KBItem.of(KB[3]).questions) + 1, enc.dim)
 
 
 def test_keyword_search_does_not_run_the_encoder_K5() -> None:
