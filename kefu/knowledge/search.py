@@ -1,6 +1,9 @@
 """The knowledge index each process keeps (K4, K5).
 
-Built once per process from the published items and their stored vectors, then kept current by
+One index per process over every published item in force: agents search all of it, the bot a view
+of it that only ever offers public items (``Engine.public_view``) — one copy of the vectors and
+postings instead of one per audience. Built once per process from the published items and their
+stored vectors, then kept current by
 deltas: every search first reads one stamp — ``max(updated_at)`` of the items (an indexed column) and
 their count — and when it moved, loads only the items changed since the last look. Publishing,
 archiving and storing an item's vector all touch ``updated_at``, so an edited item is found by the
@@ -25,7 +28,7 @@ from django.utils import timezone
 
 from .models import Audience, ItemVersion, KnowledgeItem, VersionStatus
 from .retrieval.dense import load_encoder, pack_vectors, unpack_vectors
-from .retrieval.engine import VECTOR_LAYOUT, Engine, KBItem
+from .retrieval.engine import VECTOR_LAYOUT, Engine, KBItem, PublicView
 
 _lock = threading.Lock()
 _engines: dict[str, _State] = {}
@@ -65,13 +68,13 @@ def _kb_item(item: KnowledgeItem) -> KBItem:
     v = item.published
     assert v is not None
     return KBItem(id=str(item.pk), question=v.question, answer=v.answer,
-                  similar_questions=tuple(v.similar_questions), category=item.category)
+                  similar_questions=tuple(v.similar_questions), category=item.category,
+                  public=item.audience == Audience.PUBLIC)
 
 
-def _in_force(item: KnowledgeItem, audience: str, now: datetime) -> bool:
+def _in_force(item: KnowledgeItem, now: datetime) -> bool:
     return (
         item.published_id is not None and not item.archived
-        and (audience != Audience.PUBLIC or item.audience == Audience.PUBLIC)
         and not (item.effective_from and item.effective_from > now)
         and not (item.expires_at and item.expires_at <= now)
     )
@@ -101,11 +104,11 @@ def _next_moment(now: datetime) -> datetime | None:
     return min(moments) if moments else None
 
 
-def _apply(state: _State, items: list[KnowledgeItem], audience: str, now: datetime) -> None:
+def _apply(state: _State, items: list[KnowledgeItem], now: datetime) -> None:
     engine = state.engine
     for item in items:
         state.applied[item.pk] = item.updated_at
-        if not _in_force(item, audience, now):
+        if not _in_force(item, now):
             if state.versions.pop(item.pk, None) is not None:
                 engine.remove(str(item.pk))
             state.with_vectors.discard(item.pk)
@@ -122,6 +125,8 @@ def _apply(state: _State, items: list[KnowledgeItem], audience: str, now: dateti
                 state.with_vectors.add(item.pk)
             else:
                 state.with_vectors.discard(item.pk)
+        elif engine.is_public(str(item.pk)) != (item.audience == Audience.PUBLIC):
+            engine.set_public(str(item.pk), item.audience == Audience.PUBLIC)
         if item.expires_at:
             state.expires[item.pk] = item.expires_at
 
@@ -130,17 +135,16 @@ def _load(qs: Any) -> list[KnowledgeItem]:
     return list(qs.select_related("published").order_by("pk"))
 
 
-def _full(audience: str, now: datetime) -> _State:
+def _full(now: datetime) -> _State:
     from .selectors import published_items
 
     model = encoder_name()
 
-    pks = list(published_items(audience=audience if audience == Audience.PUBLIC else None)
-               .order_by("pk").values_list("pk", flat=True))
+    pks = list(published_items(audience=None).order_by("pk").values_list("pk", flat=True))
     rows: list[KnowledgeItem] = []
     for i in range(0, len(pks), _CHUNK):  # chunks: the vector blobs of 50,000 items are large
         rows += _load(KnowledgeItem.objects.filter(pk__in=pks[i:i + _CHUNK]))
-    items = [r for r in rows if _in_force(r, audience, now)]
+    items = [r for r in rows if _in_force(r, now)]
     vectors = {}
     for r in items:
         v = r.published
@@ -161,16 +165,22 @@ def _full(audience: str, now: datetime) -> _State:
     return state
 
 
-def engine_for(audience: str = Audience.PUBLIC) -> Engine:
-    """The process's engine for ``public`` (bot) or ``all`` (agents), current with the database."""
+def engine_for(audience: str = Audience.PUBLIC) -> Engine | PublicView:
+    """The process's engine for ``public`` (the bot: only public items) or ``all`` (agents),
+    current with the database. Both are one index: the bot's is a view that filters candidates."""
+    engine = _current()
+    return engine.public_view() if audience == Audience.PUBLIC else engine
+
+
+def _current() -> Engine:
     stamp = _stamp()
     now = timezone.now()
     with _lock:
-        state = _engines.get(audience)
+        state = _engines.get("all")
         if state is not None and state.stamp == stamp and (state.next_moment is None or now < state.next_moment):
             return state.engine
         if state is None or state.model != encoder_name():
-            state = _full(audience, now)
+            state = _full(now)
         else:
             qs = KnowledgeItem.objects.all()
             if state.seen is not None:
@@ -184,7 +194,7 @@ def engine_for(audience: str = Audience.PUBLIC) -> Engine:
                 moved = Q(effective_from__lte=now) | Q(expires_at__lte=now)
                 changed += _load(KnowledgeItem.objects.filter(moved, published__isnull=False)
                                  .exclude(pk__in=[c.pk for c in changed]))
-            _apply(state, changed, audience, now)
+            _apply(state, changed, now)
             if state.stamp and stamp[0] != state.stamp[0]:
                 # The number of rows changed: some may have been deleted (admin) — drop them.
                 alive = set(KnowledgeItem.objects.values_list("pk", flat=True))
@@ -196,7 +206,7 @@ def engine_for(audience: str = Audience.PUBLIC) -> Engine:
                 state.seen = max([state.seen or changed[0].updated_at, *(c.updated_at for c in changed)])
         state.stamp = stamp
         state.next_moment = _next_moment(now)
-        _engines[audience] = state
+        _engines["all"] = state
         return state.engine
 
 

@@ -180,6 +180,11 @@ class BM25Index:
     def key_of(self, slot: int) -> Hashable | None:
         return self._keys[slot]
 
+    def groups(self, size: int) -> np.ndarray:
+        """The group of each of the first ``size`` slots (-1: a free slot)."""
+        g = self._group[:size]
+        return g if len(g) == size else np.concatenate([g, np.full(size - len(g), -1, dtype=np.int64)])
+
     def group_of(self, slot: int) -> int:
         return int(self._group[slot])
 

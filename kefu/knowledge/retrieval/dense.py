@@ -392,7 +392,7 @@ class DenseIndex:
             return np.empty(0, dtype=np.float32)
         return self._mat[rows] @ qvec.reshape(-1)
 
-    def _prefiltered(self, q: np.ndarray, k: int) -> np.ndarray:
+    def _prefiltered(self, q: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
         """The groups whose centroid is nearest the query: through the inverted file when it is
         trained, else over every centroid."""
         qc = q[: self.cdim]
@@ -403,14 +403,18 @@ class DenseIndex:
             cand = np.flatnonzero(wanted[self._list_of + 1])
         else:
             cand = np.flatnonzero(self._cent_alive)
+        if allowed is not None:
+            cand = cand[cand < len(allowed)]
+            cand = cand[allowed[cand]]
         m = min(len(cand), max(self.prefilter, k))
         if m == 0:
             return cand
         csims = self._cent[cand] @ qc if self._lists is not None else (self._cent @ qc)[cand]
         return cand[np.argpartition(-csims, m - 1)[:m]]
 
-    def top_groups(self, qvec: np.ndarray, k: int) -> list[tuple[int, float, int]]:
-        """Top ``k`` items as (group, best cosine, index of the best question), best first."""
+    def top_groups(self, qvec: np.ndarray, k: int, *, allowed: np.ndarray | None = None) -> list[tuple[int, float, int]]:
+        """Top ``k`` items as (group, best cosine, index of the best question), best first.
+        ``allowed``: a flag per group; only flagged groups are returned."""
         q = qvec.astype(np.float32).reshape(-1)
         if not self._rows_of or k <= 0:
             return []
@@ -418,13 +422,16 @@ class DenseIndex:
             sims = self._mat[: self._n] @ q
             groups = self._row_group[: self._n]
             sims[groups < 0] = -2.0
+            if allowed is not None:
+                ok = np.concatenate([allowed, [False]])
+                sims[~ok[np.where((groups >= 0) & (groups < len(allowed)), groups, len(allowed))]] = -2.0
             m = min(len(sims), k * 10)
             part = np.argpartition(-sims, m - 1)[:m]
             part = part[np.argsort(-sims[part], kind="stable")]
             best: dict[int, tuple[float, int]] = {}
             for r in part:
                 g = int(groups[r])
-                if g >= 0 and g not in best:
+                if g >= 0 and sims[r] > -2.0 and g not in best:
                     best[g] = (float(sims[r]), int(r))
                     if len(best) >= k:
                         break
@@ -433,7 +440,7 @@ class DenseIndex:
                 idx = int(np.flatnonzero(self._rows_of[g] == r)[0])
                 out.append((g, s, idx))
             return out
-        cand = self._prefiltered(q, k)
+        cand = self._prefiltered(q, k, allowed)
         if not len(cand):
             return []
         # The candidates' rows scored in one product; each item keeps its best question.

@@ -84,6 +84,7 @@ class KBItem:
     answer: str = ""
     similar_questions: tuple[str, ...] = ()
     category: str = ""
+    public: bool = True  # customers may see it (the bot); False: agents only
 
     @classmethod
     def of(cls, obj: KBItem | Mapping[str, Any]) -> KBItem:
@@ -95,6 +96,7 @@ class KBItem:
             answer=str(obj.get("answer") or ""),
             similar_questions=tuple(str(s) for s in (obj.get("similar_questions") or ()) if str(s).strip()),
             category=str(obj.get("category") or ""),
+            public=bool(obj.get("public", True)),
         )
 
     @property
@@ -272,6 +274,11 @@ class Engine:
         self._dense = DenseIndex(encoder.dim, prefilter_dims=slices[0].stop if slices else None) if encoder is not None else None
         self._entries: list[_Entry | None] = []
         self._num_of: dict[str, int] = {}
+        # per item number: may customers see it; one index serves agents (all) and the bot (public)
+        self._public = np.zeros(16, dtype=bool)
+        self._audience_version = 0
+        self._masks: dict[str, tuple[int, np.ndarray]] = {}
+        self._view: PublicView | None = None
         self._free: list[int] = []
         self._lock = threading.RLock()
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -368,6 +375,7 @@ class Engine:
                     self._dense.add(num, vec[:-1], answer=vec[-1], train=False)
                 self._entries.append(self._entry(item, folded, toks, bgs))
                 self._num_of[item.id] = num
+                self._mark(num, item.public)
             self._words.add_many(words)
             self._chars.add_many(chars)
             self._answers.add_many(answers)
@@ -415,6 +423,7 @@ class Engine:
                 self._dense.add(num, vectors[:-1], answer=vectors[-1])
             self._entries[num] = self._entry(item, folded, toks, bgs)
             self._num_of[item.id] = num
+            self._mark(num, item.public)
 
     def remove(self, item_id: str) -> bool:
         """Take an item out of the index; False if it was not there."""
@@ -436,7 +445,44 @@ class Engine:
             self._dense.remove(num)
         self._entries[num] = None
         self._free.append(num)
+        self._mark(num, False)
         return True
+
+    # -- audiences ----------------------------------------------------------------------------
+    def _mark(self, num: int, public: bool) -> None:
+        if num >= len(self._public):
+            self._public = np.concatenate([self._public, np.zeros(max(num + 1, 2 * len(self._public)) - len(self._public), dtype=bool)])
+        if bool(self._public[num]) != public:
+            self._public[num] = public
+            self._audience_version += 1
+
+    def is_public(self, item_id: str) -> bool:
+        num = self._num_of.get(item_id)
+        return num is not None and bool(self._public[num])
+
+    def set_public(self, item_id: str, public: bool) -> None:
+        """Change who may see an item without re-indexing it."""
+        with self._lock:
+            num = self._num_of.get(item_id)
+            if num is not None:
+                self._mark(num, public)
+
+    def public_view(self) -> PublicView:
+        """The same index as customers see it: only public items are ever returned."""
+        if self._view is None:
+            self._view = PublicView(self)
+        return self._view
+
+    def _slot_mask(self, name: str, index: BM25Index, size: int) -> np.ndarray:
+        """Which of ``index``'s slots belong to public items (cached until an audience changes)."""
+        hit = self._masks.get(name)
+        if hit is not None and hit[0] == self._audience_version and len(hit[1]) == size:
+            return hit[1]
+        groups = index.groups(size)
+        public = np.concatenate([self._public, [False]])  # group -1 (a free slot) reads the False
+        mask = public[np.where(groups >= 0, groups, len(self._public))]
+        self._masks[name] = (self._audience_version, mask)
+        return mask
 
     def __len__(self) -> int:
         return len(self._num_of)
@@ -494,13 +540,20 @@ class Engine:
             qvec=qvec,
         )
 
-    def _features(self, q: _Query) -> tuple[list[int], np.ndarray, list[int], dict[str, float]]:
+    def _features(
+        self, q: _Query, public_only: bool = False
+    ) -> tuple[list[int], np.ndarray, list[int], dict[str, float]]:
         """Candidate item numbers, their feature rows (RANK_FEATURES order), the index of each
-        one's matched question, and query-level values for the confidence model."""
+        one's matched question, and query-level values for the confidence model. ``public_only``:
+        candidates are public items only (the bot)."""
         w_all = self._words.score_all(q.weights)
         b_all = self._chars.score_all(q.bigram_weights)
         a_all = self._answers.score_all(q.weights)
         i_all = self._itemq.score_all(q.weights)
+        if public_only:
+            w_all = w_all * self._slot_mask("words", self._words, len(w_all))
+            b_all = b_all * self._slot_mask("chars", self._chars, len(b_all))
+            i_all = i_all * self._slot_mask("itemq", self._itemq, len(i_all))
         pool: dict[int, None] = {}
         rank_w: dict[int, int] = {}
         rank_c: dict[int, int] = {}
@@ -516,10 +569,11 @@ class Engine:
             pool[g] = None
             rank_i[g] = r
         if self._dense is not None and q.qvec is not None:
-            for r, (g, _, _) in enumerate(self._dense.top_groups(q.qvec, self.POOL)):
+            allowed = self._public if public_only else None
+            for r, (g, _, _) in enumerate(self._dense.top_groups(q.qvec, self.POOL, allowed=allowed)):
                 pool[g] = None
                 rank_d[g] = r
-        nums = [g for g in pool if g >= 0 and self._entries[g] is not None]
+        nums = [g for g in pool if g >= 0 and self._entries[g] is not None and (not public_only or self._public[g])]
         w_self = self._words.self_score(q.weights) or 1.0
         b_self = self._chars.self_score(q.bigram_weights) or 1.0
         a_self = self._answers.self_score(q.weights) or 1.0
@@ -648,10 +702,10 @@ class Engine:
         return x[:, idx]
 
     def _rank(
-        self, q: _Query, profile: Profile | None = None
+        self, q: _Query, profile: Profile | None = None, public_only: bool = False
     ) -> tuple[list[tuple[int, float, int, np.ndarray]], dict[str, float]]:
         profile = profile or self.profile
-        nums, x, matched, qinfo = self._features(q)
+        nums, x, matched, qinfo = self._features(q, public_only)
         if not nums:
             return [], qinfo
         logits = profile.rank_logits(self._select(profile.rank_features, x))
@@ -706,7 +760,9 @@ class Engine:
             out.append(Candidate(item_id=e.item.id, score=p, matched_question=e.item.questions[mi], highlights=hl))
         return out
 
-    def search(self, query: str, k: int = 10, *, dense: bool | None = None) -> list[Candidate]:
+    def search(
+        self, query: str, k: int = 10, *, dense: bool | None = None, public_only: bool = False
+    ) -> list[Candidate]:
         """The ``k`` best items for ``query``, best first. Raises ``EmptyQuestion``.
 
         ``dense``: True ranks with the hybrid model (as the bot does), False with the lexical
@@ -721,15 +777,15 @@ class Engine:
         if not q.content:
             return []
         with self._lock:
-            ranked, _ = self._rank(q, self.profile if use_dense else self.lexical_profile)
+            ranked, _ = self._rank(q, self.profile if use_dense else self.lexical_profile, public_only)
             return self._candidates(q, ranked, k)
 
-    def _answer_one(self, query: str) -> tuple[Answer, dict[str, float] | None]:
+    def _answer_one(self, query: str, public_only: bool = False) -> tuple[Answer, dict[str, float] | None]:
         q = self._prepare(query)
         if not q.content:  # emoji only, punctuation, control characters: nothing to look up
             return Answer(None, 0.0, [], True, "handoff", q.text, []), None
         with self._lock:
-            ranked, qinfo = self._rank(q)
+            ranked, qinfo = self._rank(q, public_only=public_only)
             if not ranked:
                 return Answer(None, 0.0, [], True, "handoff", q.text, []), None
             conf_row = self._conf_row(q, ranked, qinfo)
@@ -745,11 +801,13 @@ class Engine:
             return Answer(cands[0].item_id, p, top3[1:], False, "answer", q.text, cands), conf_row
         return Answer(None, p, top3, False, "suggest", q.text, cands), conf_row
 
-    def answer(self, query: str, context: Sequence[str | Mapping[str, Any]] | None = None) -> Answer:
+    def answer(
+        self, query: str, context: Sequence[str | Mapping[str, Any]] | None = None, *, public_only: bool = False
+    ) -> Answer:
         """Answer, suggest or hand over. ``context``: the session's earlier turns, oldest first
         (strings, or ``{"role", "text"}`` dicts whose customer turns are used). Raises
         ``EmptyQuestion`` for an empty question; any other input gets an ``Answer``."""
-        ans, _ = self._answer_one(query)
+        ans, _ = self._answer_one(query, public_only)
         if ans.mode == "answer" or not context:
             return ans
         if len(content_chars(fold(query))) > FOLLOW_UP_MAX_CHARS:
@@ -761,7 +819,7 @@ class Engine:
             topic = [w for w in self.pipeline.topic_words(text) if w not in query]
             if not topic:
                 continue
-            expanded, _ = self._answer_one(" ".join(dict.fromkeys(topic)) + " " + str(query).strip())
+            expanded, _ = self._answer_one(" ".join(dict.fromkeys(topic)) + " " + str(query).strip(), public_only)
             if ans.mode == "handoff" and expanded.mode != "answer":
                 # A new question the base cannot answer is handed over, not met with the earlier
                 # topic's suggestions ("停机了怎么复机？" … after "你们公司的股票代码是多少").
@@ -784,6 +842,35 @@ class Engine:
         ans, row = self._answer_one(query)
         top = ans.candidates[0].item_id if ans.candidates else None
         return top, row
+
+
+class PublicView:
+    """An engine as customers see it (``Engine.public_view``): the same index, but only public
+    items are ever candidates — one index per process serves agents and the bot."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def answer(self, query: str, context: Sequence[str | Mapping[str, Any]] | None = None) -> Answer:
+        return self.engine.answer(query, context, public_only=True)
+
+    def search(self, query: str, k: int = 10, *, dense: bool | None = None) -> list[Candidate]:
+        return self.engine.search(query, k, dense=dense, public_only=True)
+
+    def get(self, item_id: str) -> KBItem | None:
+        return self.engine.get(item_id) if self.engine.is_public(item_id) else None
+
+    def __contains__(self, item_id: str) -> bool:
+        return self.engine.is_public(item_id)
+
+    def __len__(self) -> int:
+        return int(self.engine._public.sum())
+
+    def item_vectors(self, item_id: str) -> np.ndarray | None:
+        return self.engine.item_vectors(item_id) if self.engine.is_public(item_id) else None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
 
 
 def _turn_text(turn: str | Mapping[str, Any]) -> str:

@@ -90,3 +90,15 @@ def test_lists_are_trained_again_when_the_base_doubles_K5() -> None:
     for g in range(2000, 4200):
         index.add(g, items[g])
     assert index.nlist == round(4 * np.sqrt(4000))
+
+
+@pytest.mark.parametrize("n_items", [300, 3000])
+def test_only_allowed_items_are_returned_K4(n_items: int) -> None:
+    _centres, items = _clustered(n_items)
+    index = _index(items, ivf_min=1000)
+    allowed = np.zeros(n_items, dtype=bool)
+    allowed[::3] = True
+    q = items[7][0] / np.linalg.norm(items[7][0])  # item 7 is not allowed
+    got = index.top_groups(q, 20, allowed=allowed)
+    assert got and all(allowed[g] for g, _s, _i in got)
+    assert index.top_groups(q, 20)[0][0] == 7

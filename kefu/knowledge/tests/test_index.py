@@ -110,6 +110,14 @@ def test_internal_items_stay_out_of_the_bot_K4(imported, centre):  # type: ignor
     services.version_review(actor=sup, version_id=v.pk, approve=True)
     assert search.engine_for("all").get(str(item.pk)) is not None
     assert search.engine_for("public").get(str(item.pk)) is None
+    assert str(item.pk) not in [c.item_id for c in search.engine_for("public").search("携号转网挽留话术", k=10)]
+    # one index serves both: an administrator making the item public is seen by the bot at once
+    item.refresh_from_db()
+    item.audience = "public"
+    item.save()
+    assert search.engine_for("public").get(str(item.pk)) is not None
+    assert str(item.pk) in [c.item_id for c in search.engine_for("public").search("携号转网挽留话术", k=10)]
+    assert search.engine_for("public").engine is search.engine_for("all")
 
 
 def test_published_event_sends_the_vector_job_and_the_job_continues_K5(imported, monkeypatch, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]

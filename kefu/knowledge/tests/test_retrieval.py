@@ -172,3 +172,29 @@ def test_follow_up_keeps_the_topic_K4() -> None:
     follow = e.answer("怎么开通", context=["我下个月出国，国际漫游的事想问问"])
     assert follow.confidence >= alone.confidence
     assert follow.candidates[0].item_id == "roam"
+
+
+def test_public_view_never_returns_internal_items_K4() -> None:
+    """One index for agents and the bot: the bot's view only ever offers public items."""
+    enc = CharEncoder()
+    kb = [*KB, {"id": "bill-internal", "question": "怎么查询话费余额？（内部：欠费停机处理口径）",
+                "answer": "内部口径：先核实身份再查询。", "similar_questions": ["话费还剩多少", "余额怎么查"],
+                "public": False}]
+    e = Engine.build(kb, encoder=enc)
+    assert "bill-internal" in [c.item_id for c in e.search("话费还剩多少", k=5, dense=True)]
+    view = e.public_view()
+    for question in ("话费还剩多少", "内部口径 欠费停机", "怎么查询话费余额？（内部：欠费停机处理口径）"):
+        ans = view.answer(question)
+        assert "bill-internal" not in [c.item_id for c in ans.candidates]
+        assert ans.item_id != "bill-internal" and "bill-internal" not in ans.suggestions
+        assert "bill-internal" not in [c.item_id for c in view.search(question, k=10)]
+    assert "bill-internal" not in view and view.get("bill-internal") is None and len(view) == len(KB)
+    # made public without re-indexing, then internal again
+    e.set_public("bill-internal", True)
+    assert "bill-internal" in [c.item_id for c in view.search("内部口径 欠费停机", k=5)]
+    e.set_public("bill-internal", False)
+    assert "bill-internal" not in [c.item_id for c in view.search("内部口径 欠费停机", k=5)]
+    # removed and re-added items keep their own audience
+    e.remove("bill")
+    e.upsert(KB[0])
+    assert "bill" in view and view.answer("话费还剩多少").candidates[0].item_id == "bill"
