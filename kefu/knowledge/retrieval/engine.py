@@ -62,6 +62,11 @@ _DENSE_ONLY = {"cos", "cos2", "rr_dense", "cos1", "cos_a", "cos_b", "cosa1", "co
 #: the part of an answer the answer index reads
 ANSWER_INDEX_CHARS = 400
 
+#: the part of an answer its vector is made of: what the answer is about is said first (measured
+#: on the development set: 120 characters give the same top-1 as 400; an article's tail would only
+#: make the background job slower)
+ANSWER_VECTOR_CHARS = 160
+
 #: the rows of an item's stored vectors: its questions, then its answer (see ``KBItem.texts``);
 #: part of the stored model name, so that vectors of another layout are computed again
 VECTOR_LAYOUT = "qa"
@@ -108,7 +113,7 @@ class KBItem:
     def texts(self) -> tuple[str, ...]:
         """What the encoder turns into the item's vectors: every question, then the head of the
         answer (the question again if there is none) — one row each, stored per version."""
-        return (*self.questions, self.answer[:ANSWER_INDEX_CHARS].strip() or self.question)
+        return (*self.questions, self.answer[:ANSWER_VECTOR_CHARS].strip() or self.question)
 
 
 @dataclass(frozen=True)
