@@ -129,6 +129,8 @@ class TextPipeline:
         import jieba
 
         self._tok = jieba.Tokenizer()
+        self._runs = jieba.re_han_default
+        self._blocks: dict[str, list[str]] = {}
         self._tok.initialize()
         self._lock = threading.Lock()
         self.user_words: set[str] = set()
@@ -163,11 +165,34 @@ class TextPipeline:
                 folded = folded.replace(typo, right)
         return folded
 
+    #: blocks whose search-mode words are remembered (a 50,000-item base repeats its answers'
+    #: boilerplate and its regional variants' phrases thousands of times)
+    BLOCK_CACHE = 200_000
+
     def segment(self, folded: str, *, search_mode: bool = True) -> list[str]:
         """jieba words of an already folded text, punctuation and spaces dropped."""
         with self._lock:  # jieba's lazy structures are not thread-safe while they grow
-            words = self._tok.cut_for_search(folded) if search_mode else self._tok.cut(folded)
-            return [w for w in words if _WORD_RE.search(w)]
+            if not search_mode:
+                return [w for w in self._tok.cut(folded) if _WORD_RE.search(w)]
+            # jieba cuts each run of Han/Latin/digit characters on its own (the runs of
+            # ``re_han_default``), so the words of a run can be remembered: the same words, in the
+            # same order, as cutting the whole text.
+            out: list[str] = []
+            cache = self._blocks
+            for i, block in enumerate(self._runs.split(folded)):
+                if not block:
+                    continue
+                if i % 2:  # a run
+                    words = cache.get(block)
+                    if words is None:
+                        words = [w for w in self._tok.cut_for_search(block) if _WORD_RE.search(w)]
+                        if len(cache) >= self.BLOCK_CACHE:
+                            cache.clear()
+                        cache[block] = words
+                    out.extend(words)
+                else:
+                    out.extend(w for w in self._tok.cut_for_search(block) if _WORD_RE.search(w))
+            return out
 
     def tokens(self, text: str, *, folded: bool = False, search_mode: bool = True) -> list[str]:
         """Content words of ``text``: folded, segmented, typos rewritten, stopwords removed
