@@ -55,9 +55,17 @@ def _t2s_table() -> dict[int, str]:
     return _load_t2s(DATA_DIR / "t2s_chars.tsv")
 
 
+#: the controls and format characters met in practice (all of them Cc or Cf)
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+
+
 def _strip_controls(text: str) -> str:
     # Cc (controls) and Cf (format: zero-width, BOM, bidi marks) become spaces so that words
-    # glued by an invisible character are still split; everything else is kept.
+    # glued by an invisible character are still split; everything else is kept. The common ones
+    # by one regex; a text still not printable after it is read character by character.
+    text = _CONTROL_RE.sub(" ", text)
+    if text.isprintable():
+        return text
     return "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") else ch for ch in text)
 
 
