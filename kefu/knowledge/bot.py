@@ -57,7 +57,7 @@ def bot_ask(*, question: Any, session_id: str | None = None) -> dict[str, Any]:
         raise ValidationFailed(fields={"question": _("Ask a question.")}, code="empty_question") from None
     ids = [int(result.item_id)] if result.item_id else []
     ids += [int(s) for s in result.suggestions]
-    items = KnowledgeItem.objects.select_related("published").in_bulk(ids)
+    items = KnowledgeItem.objects.select_related("published").defer("published__vector").in_bulk(ids)
     item = items.get(int(result.item_id)) if result.item_id else None
     mode = result.mode if result.mode in ("answer", "suggest", "handoff") else ("handoff" if result.handoff else "answer")
     turn = BotTurn.objects.create(

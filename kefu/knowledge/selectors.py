@@ -66,7 +66,9 @@ def kb_hits(engine: Any, q: str, k: int) -> list[dict[str, Any]]:
         candidates = engine.search(q, k=k)
     except EmptyQuestion:  # blank text: nothing to look up
         return []
-    items = KnowledgeItem.objects.select_related("published").in_bulk([int(c.item_id) for c in candidates])
+    # Not the vector blobs (≈25 KB a version): a page of hits needs only the texts.
+    items = (KnowledgeItem.objects.select_related("published").defer("published__vector")
+             .in_bulk([int(c.item_id) for c in candidates]))
     out = []
     for c in candidates:
         item = items.get(int(c.item_id))
@@ -128,9 +130,11 @@ def bot_transcript(session_id: str | None) -> dict[str, Any] | None:
     session = BotSession.objects.select_related("ticket").filter(pk=key).first()
     if session is None:
         return None
-    turns = list(BotTurn.objects.filter(session=session).select_related("item__published").order_by("id"))
+    turns = list(BotTurn.objects.filter(session=session).select_related("item__published")
+                 .defer("item__published__vector").order_by("id"))
     wanted = {s for t in turns for s in t.suggestions}
-    suggested = KnowledgeItem.objects.select_related("published").in_bulk(list(wanted)) if wanted else {}
+    suggested = (KnowledgeItem.objects.select_related("published").defer("published__vector").in_bulk(list(wanted))
+                 if wanted else {})
     rows = []
     for t in turns:
         options = [suggested[s].published.question for s in t.suggestions  # type: ignore[union-attr]
