@@ -381,17 +381,6 @@ class DenseIndex:
         """The vectors of the given row numbers (a copy)."""
         return self._mat[rows]
 
-    def group_rows(self, group: int) -> np.ndarray:
-        """The item's stored question vectors (a view, do not modify)."""
-        return self._mat[self._rows_of[group]]
-
-    def group_scores(self, qvec: np.ndarray, group: int) -> np.ndarray:
-        """Cosine of the query with each of the item's questions (in stored order)."""
-        rows = self._rows_of.get(group)
-        if rows is None:
-            return np.empty(0, dtype=np.float32)
-        return self._mat[rows] @ qvec.reshape(-1)
-
     def _prefiltered(self, q: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
         """The groups whose centroid is nearest the query: through the inverted file when it is
         trained, else over every centroid."""

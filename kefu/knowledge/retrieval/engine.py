@@ -503,14 +503,12 @@ class Engine:
     # -- querying -----------------------------------------------------------------------------
     QUERY_CACHE = 4096  # customers ask the same short questions again and again ("查话费")
 
-    def _cached_vector(self, folded: str) -> np.ndarray | None:
+    def _query_vector(self, folded: str) -> np.ndarray:
         with self._qcache_lock:
             hit = self._qcache.get(folded)
             if hit is not None:
                 self._qcache.move_to_end(folded)
-            return hit
-
-    def _encode_query(self, folded: str) -> np.ndarray:
+                return hit
         assert self.encoder is not None
         vec = self.encoder.encode_queries([folded])[0]
         with self._qcache_lock:
@@ -518,10 +516,6 @@ class Engine:
             while len(self._qcache) > self.QUERY_CACHE:
                 self._qcache.popitem(last=False)
         return vec
-
-    def _query_vector(self, folded: str) -> np.ndarray:
-        hit = self._cached_vector(folded)
-        return hit if hit is not None else self._encode_query(folded)
 
     def _prepare(self, query: str, *, encode: bool = True) -> _Query:
         if query is None or not str(query).strip():
