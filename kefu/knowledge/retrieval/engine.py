@@ -141,6 +141,9 @@ class _Entry:
     q_tokens: list[frozenset[str]]
     q_bigrams: list[frozenset[str]]
     q_content: list[str]
+    #: int64 [4, questions]: each question's slot in the word index and in the bigram index, its
+    #: number of distinct bigrams, its length in content characters (filled once it is indexed)
+    pairs: np.ndarray = field(default_factory=lambda: np.zeros((4, 0), dtype=np.int64))
 
 
 @dataclass
@@ -352,6 +355,18 @@ class Engine:
             q_content=[content_chars(f) for f in folded],
         )
 
+    def _index_pairs(self, num: int, e: _Entry) -> None:
+        n = len(e.q_content)
+        e.pairs = np.array(
+            [
+                [self._words.slot_of((num, i)) for i in range(n)],
+                [self._chars.slot_of((num, i)) for i in range(n)],
+                [len(b) for b in e.q_bigrams],
+                [len(c) for c in e.q_content],
+            ],
+            dtype=np.int64,
+        ).reshape(4, n)
+
     def _bulk_add(self, items: Sequence[KBItem], vectors: Mapping[str, np.ndarray]) -> None:
         """The full build: every item tokenized, then each index filled in one pass."""
         if len(self):
@@ -385,6 +400,9 @@ class Engine:
             self._chars.add_many(chars)
             self._answers.add_many(answers)
             self._itemq.add_many(itemq)
+            for num, entry in enumerate(self._entries):
+                if entry is not None:
+                    self._index_pairs(num, entry)
             if self._dense is not None:
                 self._dense.optimize()
 
@@ -426,7 +444,8 @@ class Engine:
             self._itemq.add(num, [t for tt in toks for t in tt], group=num)
             if self._dense is not None and vectors is not None:
                 self._dense.add(num, vectors[:-1], answer=vectors[-1])
-            self._entries[num] = self._entry(item, folded, toks, bgs)
+            entry = self._entries[num] = self._entry(item, folded, toks, bgs)
+            self._index_pairs(num, entry)
             self._num_of[item.id] = num
             self._mark(num, item.public)
 
@@ -589,48 +608,34 @@ class Engine:
         use_dense = self._dense is not None and q.qvec is not None
         # Every (candidate, question) pair on one flat axis; the per-item features are
         # segment reductions over it (an item is as good as its best question).
-        seg_of: list[int] = []
-        w_slots: list[int] = []
-        c_slots: list[int] = []
-        cov_l: list[float] = []
-        inter_l: list[int] = []
-        blen_l: list[int] = []
-        clen_l: list[int] = []
-        exact = np.zeros(len(nums))
+        ents = [self._entries[g] for g in nums]
+        counts = np.fromiter((len(e.q_content) for e in ents), dtype=np.int64, count=len(ents))  # type: ignore[union-attr]
+        pairs = np.concatenate([e.pairs for e in ents], axis=1)  # type: ignore[union-attr]
+        seg = np.repeat(np.arange(len(nums), dtype=np.int64), counts)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+        qbg = q.bigram_set
+        origset = frozenset(orig)
+        idf_of = idf.__getitem__
+        cov_l = [sum(map(idf_of, toks & origset)) for e in ents for toks in e.q_tokens]  # type: ignore[union-attr]
+        inter_l = [len(qbg & bg) for e in ents for bg in e.q_bigrams]  # type: ignore[union-attr]
+        exact = np.fromiter((q.content in e.q_content for e in ents), dtype=np.float64, count=len(ents))  # type: ignore[union-attr]
         dense_rows: list[np.ndarray] = []
         has_vec = np.zeros(len(nums), dtype=bool)
-        qbg = q.bigram_set
-        slot_w, slot_c = self._words.slot_of, self._chars.slot_of
-        for ci, g in enumerate(nums):
-            e = self._entries[g]
-            assert e is not None
-            for i, toks in enumerate(e.q_tokens):
-                seg_of.append(ci)
-                w_slots.append(slot_w((g, i)))
-                c_slots.append(slot_c((g, i)))
-                cov_l.append(sum(idf[t] for t in orig if t in toks) / idf_total)
-                bg = e.q_bigrams[i]
-                inter_l.append(len(qbg & bg))
-                blen_l.append(len(bg))
-                clen_l.append(len(e.q_content[i]))
-            if q.content in e.q_content:
-                exact[ci] = 1.0
-            if use_dense and g in self._dense:  # type: ignore[operator]
-                has_vec[ci] = True
-                dense_rows.append(self._dense.rows_of(g))  # type: ignore[union-attr]
-        seg = np.array(seg_of, dtype=np.int64)
-        counts = np.bincount(seg, minlength=len(nums))
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-        w_q = w_all[np.array(w_slots, dtype=np.int64)] / w_self
-        b_q = b_all[np.array(c_slots, dtype=np.int64)] / b_self
-        cov_q = np.array(cov_l)
+        if use_dense:
+            for ci, g in enumerate(nums):
+                if g in self._dense:  # type: ignore[operator]
+                    has_vec[ci] = True
+                    dense_rows.append(self._dense.rows_of(g))  # type: ignore[union-attr]
+        w_q = w_all[pairs[0]] / w_self
+        b_q = b_all[pairs[1]] / b_self
+        cov_q = np.array(cov_l) / idf_total
         inter = np.array(inter_l, dtype=np.float64)
-        blen = np.array(blen_l, dtype=np.float64)
+        blen = pairs[2].astype(np.float64)
         nq = len(qbg)
         bcov_q = inter / nq if nq else np.zeros(len(seg))
         denom = nq + blen
         dice_q = np.divide(2 * inter, denom, out=np.zeros(len(seg)), where=denom > 0)
-        lens = np.array(clen_l, dtype=np.float64)
+        lens = pairs[3].astype(np.float64)
         len_ratio_q = np.minimum(lens, qlen) / np.maximum(np.maximum(lens, qlen), 1)
         c_q = np.zeros(len(seg))
         ca = np.zeros(len(nums))
