@@ -28,19 +28,25 @@ _INITIAL = 4
 
 
 class _Postings:
-    __slots__ = ("ids", "tfs", "n")
+    """A term's postings: slot, term frequency and the document's length (kept beside each
+    posting so that scoring reads three sequential arrays, not the length table at random)."""
+
+    __slots__ = ("ids", "tfs", "lens", "n")
 
     def __init__(self) -> None:
         self.ids = np.empty(_INITIAL, dtype=np.int32)
         self.tfs = np.empty(_INITIAL, dtype=np.float32)
+        self.lens = np.empty(_INITIAL, dtype=np.float32)
         self.n = 0
 
-    def append(self, slot: int, tf: int) -> None:
+    def append(self, slot: int, tf: int, length: int) -> None:
         if self.n == len(self.ids):
             self.ids = np.concatenate([self.ids, np.empty(self.n, dtype=np.int32)])
             self.tfs = np.concatenate([self.tfs, np.empty(self.n, dtype=np.float32)])
+            self.lens = np.concatenate([self.lens, np.empty(self.n, dtype=np.float32)])
         self.ids[self.n] = slot
         self.tfs[self.n] = tf
+        self.lens[self.n] = length
         self.n += 1
 
     def discard(self, slot: int) -> None:
@@ -50,6 +56,7 @@ class _Postings:
         i, last = int(hits[0]), self.n - 1
         self.ids[i] = self.ids[last]
         self.tfs[i] = self.tfs[last]
+        self.lens[i] = self.lens[last]
         self.n = last
 
 
@@ -98,7 +105,7 @@ class BM25Index:
             post = self._postings.get(term)
             if post is None:
                 post = self._postings[term] = _Postings()
-            post.append(slot, tf)
+            post.append(slot, tf, len(tokens))
         self._keys[slot] = key
         self._terms[slot] = counts
         self._slot_of[key] = slot
@@ -140,6 +147,7 @@ class BM25Index:
             post = _Postings()
             post.ids = np.array(slots, dtype=np.int32)
             post.tfs = np.array(tfs[term], dtype=np.float32)
+            post.lens = self._len[post.ids]
             post.n = len(slots)
             self._postings[term] = post
 
@@ -212,6 +220,7 @@ class BM25Index:
             return np.zeros(len(self._keys), dtype=np.float64)
         avgdl = self.avgdl or 1.0
         k1, b = self.k1, self.b
+        const, per_len = k1 * (1.0 - b), k1 * b / avgdl
         ids_parts: list[np.ndarray] = []
         contrib_parts: list[np.ndarray] = []
         for term, w in weights.items():
@@ -220,7 +229,7 @@ class BM25Index:
                 continue
             ids = post.ids[: post.n]
             tfs = post.tfs[: post.n]
-            denom = tfs + k1 * (1.0 - b + b * self._len[ids] / avgdl)
+            denom = tfs + (const + per_len * post.lens[: post.n])
             ids_parts.append(ids)
             contrib_parts.append((w * self.idf(term) * (k1 + 1.0)) * tfs / denom)
         if not ids_parts:
@@ -234,7 +243,7 @@ class BM25Index:
     def score_slots(self, weights: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
         """(slots, scores) of every document matching at least one query term."""
         sums = self.score_all(weights)
-        slots = np.flatnonzero(sums)
+        slots = np.flatnonzero(sums != 0)  # on a bool array: ~4× faster than on the floats
         return slots, sums[slots]
 
     def search(self, weights: Mapping[str, float] | Iterable[str], k: int = 10) -> list[tuple[Hashable, float]]:
@@ -248,9 +257,14 @@ class BM25Index:
         """Top ``k`` groups as (group, best score, best slot): each group scores its best document."""
         return self.top_groups_of(self.score_all(weights), k, fan_out=fan_out)
 
-    def top_groups_of(self, sums: np.ndarray, k: int, *, fan_out: int = 8) -> list[tuple[int, float, int]]:
-        """``top_groups`` over scores already computed by ``score_all``."""
-        slots = np.flatnonzero(sums)
+    def top_groups_of(
+        self, sums: np.ndarray, k: int, *, fan_out: int = 8, mask: np.ndarray | None = None
+    ) -> list[tuple[int, float, int]]:
+        """``top_groups`` over scores already computed by ``score_all``; ``mask``: a flag per
+        slot, only flagged slots are considered."""
+        slots = np.flatnonzero(sums != 0)
+        if mask is not None:
+            slots = slots[mask[slots]]
         scores = sums[slots]
         best: dict[int, tuple[float, int]] = {}
         for i in _top(scores, k * fan_out):

@@ -568,22 +568,23 @@ class Engine:
         b_all = self._chars.score_all(q.bigram_weights)
         a_all = self._answers.score_all(q.weights)
         i_all = self._itemq.score_all(q.weights)
-        if public_only:
-            w_all = w_all * self._slot_mask("words", self._words, len(w_all))
-            b_all = b_all * self._slot_mask("chars", self._chars, len(b_all))
-            i_all = i_all * self._slot_mask("itemq", self._itemq, len(i_all))
+        # The bot sees public items only: the masks pick the slots the retrievers may return
+        # (the candidates' own scores are read by slot later, all of them public).
+        w_mask = self._slot_mask("words", self._words, len(w_all)) if public_only else None
+        b_mask = self._slot_mask("chars", self._chars, len(b_all)) if public_only else None
+        i_mask = self._slot_mask("itemq", self._itemq, len(i_all)) if public_only else None
         pool: dict[int, None] = {}
         rank_w: dict[int, int] = {}
         rank_c: dict[int, int] = {}
         rank_d: dict[int, int] = {}
-        for r, (g, _, _) in enumerate(self._words.top_groups_of(w_all, self.POOL)):
+        for r, (g, _, _) in enumerate(self._words.top_groups_of(w_all, self.POOL, mask=w_mask)):
             pool[g] = None
             rank_w[g] = r
-        for r, (g, _, _) in enumerate(self._chars.top_groups_of(b_all, self.POOL)):
+        for r, (g, _, _) in enumerate(self._chars.top_groups_of(b_all, self.POOL, mask=b_mask)):
             pool[g] = None
             rank_c[g] = r
         rank_i: dict[int, int] = {}
-        for r, (g, _, _) in enumerate(self._itemq.top_groups_of(i_all, self.POOL)):
+        for r, (g, _, _) in enumerate(self._itemq.top_groups_of(i_all, self.POOL, mask=i_mask)):
             pool[g] = None
             rank_i[g] = r
         if self._dense is not None and q.qvec is not None:
