@@ -48,8 +48,8 @@ def _session(session_id: str | None) -> BotSession:
 
 def bot_ask(*, question: Any, session_id: str | None = None) -> dict[str, Any]:
     text = _clean(question)
-    session = _session(session_id)
-    context = list(session.turns.order_by("-id").values_list("question", flat=True)[:CONTEXT_TURNS])[::-1]
+    session = _session(session_id) if session_id else None  # a new conversation is stored with its first turn
+    context = list(session.turns.order_by("-id").values_list("question", flat=True)[:CONTEXT_TURNS])[::-1] if session else []
     engine = search.engine_for(Audience.PUBLIC)
     try:
         result = engine.answer(text, context=context)
@@ -60,10 +60,13 @@ def bot_ask(*, question: Any, session_id: str | None = None) -> dict[str, Any]:
     items = KnowledgeItem.objects.select_related("published").defer("published__vector").in_bulk(ids)
     item = items.get(int(result.item_id)) if result.item_id else None
     mode = result.mode if result.mode in ("answer", "suggest", "handoff") else ("handoff" if result.handoff else "answer")
-    turn = BotTurn.objects.create(
-        session=session, question=text[:2000], item=item, mode=mode, confidence=round(result.confidence, 4),
-        suggestions=[int(s) for s in result.suggestions],
-    )
+    with transaction.atomic():  # after the engine: no write transaction is held while it ranks
+        if session is None:
+            session = BotSession.objects.create(id=uuid.uuid4())
+        turn = BotTurn.objects.create(
+            session=session, question=text[:2000], item=item, mode=mode, confidence=round(result.confidence, 4),
+            suggestions=[int(s) for s in result.suggestions],
+        )
     suggestions = [
         {"item_id": items[int(s)].pk, "external_id": items[int(s)].external_id, "question": items[int(s)].published.question}
         for s in result.suggestions if int(s) in items and items[int(s)].published
