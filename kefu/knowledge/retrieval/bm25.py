@@ -243,7 +243,7 @@ class BM25Index:
     def score_slots(self, weights: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
         """(slots, scores) of every document matching at least one query term."""
         sums = self.score_all(weights)
-        slots = np.flatnonzero(sums != 0)  # on a bool array: ~4× faster than on the floats
+        slots = _matched(sums)
         return slots, sums[slots]
 
     def search(self, weights: Mapping[str, float] | Iterable[str], k: int = 10) -> list[tuple[Hashable, float]]:
@@ -262,7 +262,7 @@ class BM25Index:
     ) -> list[tuple[int, float, int]]:
         """``top_groups`` over scores already computed by ``score_all``; ``mask``: a flag per
         slot, only flagged slots are considered."""
-        slots = np.flatnonzero(sums != 0)
+        slots = _matched(sums)
         if mask is not None:
             slots = slots[mask[slots]]
         scores = sums[slots]
@@ -275,6 +275,11 @@ class BM25Index:
                 if len(best) >= k:
                     break
         return [(g, s, slot) for g, (s, slot) in best.items()]
+
+
+def _matched(sums: np.ndarray) -> np.ndarray:
+    """The slots with a non-zero score (found on a bool array: ~4× faster than on the floats)."""
+    return np.flatnonzero(sums != 0)
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:

@@ -47,12 +47,12 @@ def _normalise(m: np.ndarray) -> np.ndarray:
     return m / norms
 
 
-def _running_threads(pid: str = "self") -> int:
-    """Threads of the process in state R (running or runnable) now, from /proc."""
+def _running_threads() -> int:
+    """Threads of this process in state R (running or runnable) now, from /proc."""
     n = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
+    for tid in os.listdir("/proc/self/task"):
         try:
-            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as fh:
+            with open(f"/proc/self/task/{tid}/stat", "rb") as fh:
                 stat = fh.read()
         except OSError:  # the thread ended meanwhile
             continue
@@ -142,17 +142,18 @@ class E5Encoder:
             from threadpoolctl import threadpool_limits
 
             threadpool_limits(1, user_api="blas")
-        self.budget = ThreadBudget(limit if auto else 1)
-        self._fixed = None if auto and limit > 1 else limit
+        self.budget = ThreadBudget(limit)
+        self._fixed = None if auto else limit
         self.dim = int(self._model.dim)
         self.symmetric = symmetric
         self._lock = threading.Lock()
-        self.last_threads = 1
+        self.last_threads = limit
 
     def _threads(self) -> None:
-        n = self._fixed if self._fixed is not None else self.budget.threads()
-        if self._set_threads is not None:
-            self._set_threads(n)  # per calling thread: the ICV is the caller's
+        if self._set_threads is None:  # fixed when the engine was loaded
+            return
+        n = self._fixed or self.budget.threads()
+        self._set_threads(n)  # per calling thread: the ICV is the caller's
         self.last_threads = n
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
@@ -241,8 +242,10 @@ USE_WEIGHT = 0.2
 
 #: OpenMP threads of the e5 engine: "auto" (``ThreadBudget``: two on idle cores, else one) or a
 #: number (1 on a server whose cores are always busy: the measured latency does not move with load).
-E5_THREADS: int | str = os.environ.get("KEFU_KB_ENCODER_THREADS", "auto")
+E5_THREADS: int | str = os.environ.get("KEFU_KB_ENCODER_THREADS", "auto").strip() or "auto"
 if E5_THREADS != "auto":
+    if not str(E5_THREADS).isdigit() or int(E5_THREADS) < 1:
+        raise ValueError(f"KEFU_KB_ENCODER_THREADS must be 'auto' or a whole number of threads ≥ 1, not {E5_THREADS!r}")
     E5_THREADS = int(E5_THREADS)
 
 

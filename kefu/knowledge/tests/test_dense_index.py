@@ -130,7 +130,7 @@ def test_thread_budget_takes_idle_cores_only_K4(monkeypatch: pytest.MonkeyPatch)
     assert eight.threads() == 2
 
 
-def test_thread_budget_reads_this_machine() -> None:
+def test_thread_budget_reads_this_machine_K4() -> None:
     from kefu.knowledge.retrieval.dense import ThreadBudget, _running_threads
 
     budget = ThreadBudget(2)
