@@ -265,7 +265,22 @@ def load_knowledge(actor: User, *, vectors: bool = True) -> tuple[int, int]:
     # Encoding ~1,900 questions takes about a minute on two cores; done once, like `kefu kb vectors`.
     done = search.compute_vectors() if vectors else 0
     search.reset()
+    _handoff_routes(actor)
     return KnowledgeItem.objects.filter(published__isnull=False).count(), done
+
+
+def _handoff_routes(actor: User) -> None:
+    """K4: where the bot's hand-overs go — chats to the online team, complaints to the first hotline
+    team at high priority, government and enterprise questions to the second (editable in the admin
+    and through /api/v1/bot/routes)."""
+    from kefu.knowledge.bot import handoff_route_set
+    from kefu.knowledge.models import HandoffRoute
+
+    for match, team, kind, priority in [
+        ("", "在线客服班", "", "normal"), ("投诉", "热线一班", "complaint", "high"), ("政企", "热线二班", "", "normal"),
+    ]:
+        if not HandoffRoute.objects.filter(match=match).exists() and Team.objects.filter(name=team).exists():
+            handoff_route_set(actor=actor, match=match, team=team, ticket_type=kind, priority=priority)
 
 
 def load_demo(*, customers: int = 300, tickets: int = 600, seed: int = 2026, password: str | None = None,

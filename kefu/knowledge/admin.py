@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from kefu.audit.mixins import AuditedAdmin
 
-from .models import Flow, FlowRun, ItemVersion, KnowledgeItem
+from .models import Flow, FlowRun, HandoffRoute, ItemVersion, KnowledgeItem
 
 
 class VersionInline(admin.TabularInline):
@@ -32,3 +32,9 @@ class FlowRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+@admin.register(HandoffRoute)
+class HandoffRouteAdmin(AuditedAdmin):
+    list_display = ("match", "team", "ticket_type", "priority", "active")
+    list_filter = ("active", "team")

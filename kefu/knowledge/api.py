@@ -144,6 +144,41 @@ def bot_handoff(request: HttpRequest, payload: HandoffIn) -> dict[str, Any]:
     return handoff(session_id=payload.session_id, phone=payload.phone, name=payload.name)
 
 
+class RouteIn(Strict):
+    match: str = Field(default="", max_length=100)
+    team: str = Field(min_length=1, max_length=64)
+    ticket_type: str = Field(default="", max_length=16)
+    priority: str = Field(default="normal", max_length=8)
+    active: bool = True
+
+
+def _route(r: Any) -> dict[str, Any]:
+    return {"id": r.pk, "match": r.match, "team": r.team.name, "team_id": r.team_id,
+            "ticket_type": r.ticket_type, "priority": r.priority, "active": r.active}
+
+
+@router.get("/bot/routes", response=dict[str, Any], summary="Where hand-overs go, by the guessed category")
+def bot_routes(request: HttpRequest) -> dict[str, Any]:
+    from .bot import handoff_routes
+
+    return {"items": [_route(r) for r in handoff_routes()], "next": None}
+
+
+@router.post("/bot/routes", response=dict[str, Any], summary="Create or change the hand-over route of a category")
+def bot_route_set(request: HttpRequest, payload: RouteIn) -> dict[str, Any]:
+    from .bot import handoff_route_set
+
+    return _route(handoff_route_set(actor=request.user, **payload.model_dump()))  # type: ignore[arg-type]
+
+
+@router.delete("/bot/routes/{route_id}", response={204: None}, summary="Remove a hand-over route")
+def bot_route_delete(request: HttpRequest, route_id: int) -> Any:
+    from .bot import handoff_route_delete
+
+    handoff_route_delete(actor=request.user, route_id=route_id)  # type: ignore[arg-type]
+    return Reply(204, None)
+
+
 @router.get("/kb/unanswered", response=dict[str, Any], summary="Questions the bot could not answer, most frequent first")
 def unanswered(request: HttpRequest) -> dict[str, Any]:
     from .bot import unanswered_report

@@ -13,10 +13,12 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from kefu.accounts.models import Role, User
-from kefu.core.errors import NotFound, ValidationFailed
+from kefu.core.errors import NotFound, PermissionDenied, ValidationFailed
 
 from . import search
-from .models import Audience, BotSession, BotTurn, KnowledgeItem
+from kefu.tickets.models import TicketType
+
+from .models import Audience, BotSession, BotTurn, HandoffRoute, KnowledgeItem
 from .retrieval.engine import EmptyQuestion
 
 MAX_QUESTION = 10000
@@ -102,17 +104,75 @@ def _bot_user() -> User:
     return user
 
 
+# Words in a category path that tell the kind of work order when no route names one (W1).
+TYPE_WORDS = (("投诉", "complaint"), ("故障", "fault"), ("报障", "fault"), ("退费", "refund"), ("赔偿", "refund"),
+              ("建议", "suggestion"), ("办理", "business"), ("开通", "business"), ("变更", "business"))
+ROUTE_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+def _match_score(match: str, category: str) -> int | None:
+    """How specifically ``match`` names ``category``: 3 the whole path, 2 a leading part, 1 any one
+    part, 0 the catch-all (blank); ``None`` when it does not name it."""
+    if not match:
+        return 0
+    if category == match:
+        return 3
+    if category.startswith(match + "/"):
+        return 2
+    return 1 if match in category.split("/") else None
+
+
+def handoff_route_for(category: str) -> HandoffRoute | None:
+    """The active route that names ``category`` most specifically (ties: the longer match)."""
+    best: tuple[tuple[int, int], HandoffRoute] | None = None
+    for route in HandoffRoute.objects.filter(active=True).select_related("team"):
+        score = _match_score(route.match, category or "")
+        if score is not None and (best is None or (score, len(route.match)) > best[0]):
+            best = ((score, len(route.match)), route)
+    return best[1] if best else None
+
+
+def guess_ticket_type(category: str) -> str:
+    parts = (category or "").split("/")
+    for word, kind in TYPE_WORDS:
+        if any(word in part for part in parts):
+            return kind
+    return TicketType.CONSULTATION
+
+
+def pick_agent(team_id: int | None) -> User | None:
+    """The front-line agent of ``team_id`` (any team when ``None``) with the fewest open orders;
+    team leads only when no agent is free of more work, back-office staff never."""
+    from django.db.models import Case, Count, IntegerField, Q, Value, When
+
+    from kefu.tickets.models import OPEN_STATUSES
+
+    people = User.objects.filter(
+        is_active=True, agent_id__isnull=False, department__isnull=True, role__in=[Role.AGENT, Role.TEAM_LEAD],
+    )
+    people = people.filter(team_id=team_id) if team_id else people.filter(team__isnull=False)
+    return (
+        people.annotate(
+            load=Count("assigned_tickets", filter=Q(assigned_tickets__status__in=OPEN_STATUSES)),
+            lead=Case(When(role=Role.TEAM_LEAD, then=Value(1)), default=Value(0), output_field=IntegerField()),
+        )
+        .order_by("load", "lead", "pk")
+        .first()
+    )
+
+
 @transaction.atomic
 def bot_handoff(*, session_id: str, phone: str, name: str = "") -> dict[str, Any]:
     """Hand the conversation to a person: a chat work order for the customer found by ``phone`` (or a
-    new customer record), carrying the transcript and the category of the best guess."""
+    new customer record), carrying the transcript and the category of the best guess, routed by that
+    category (``HandoffRoute``) to the least-loaded agent of the route's team."""
     from kefu.customers.selectors import customer_find_by_phone
     from kefu.customers.services import clean_phone, customer_create
     from kefu.tickets.services import ticket_create, ticket_transfer
 
     session = _session(session_id)
     if session.ticket_id:
-        return {"ticket_number": session.ticket.number, "session_id": str(session.pk)}  # type: ignore[union-attr]
+        return _handoff_reply(session)
     number = clean_phone(phone, field="phone")
     bot = _bot_user()
     customer = customer_find_by_phone(number).first()
@@ -127,21 +187,91 @@ def bot_handoff(*, session_id: str, phone: str, name: str = "") -> dict[str, Any
     if guess is None:
         suggested = next((t.suggestions[0] for t in reversed(turns) if t.suggestions), None)
         guess = KnowledgeItem.objects.filter(pk=suggested).first() if suggested else None
+    category = guess.category if guess else ""
+    route = handoff_route_for(category)
+    kind = (route.ticket_type if route else "") or guess_ticket_type(category)
     transcript = "\n".join(f"客户：{t.question}\n机器人：{_outcome(t)}" for t in turns)
+    queue = route.team.name if route else "—"
     ticket = ticket_create(
-        actor=bot, type="consultation", priority="normal", customer_id=customer.pk,
+        actor=bot, type=kind, priority=route.priority if route else "normal", customer_id=customer.pk,
         subject=f"智能客服转人工：{turns[-1].question[:60]}", channel="chat", contact_phone=number,
-        description=f"猜测分类：{guess.category if guess else '未知'}\n\n{transcript}"[:20000],
+        description=f"猜测分类：{category or '未知'}\n转入队列：{queue}\n\n{transcript}"[:20000],
     )
-    from kefu.accounts.models import Team
-
-    team = Team.objects.order_by("pk").first()
-    lead = team.lead if team else None
-    if lead is not None and lead.agent_id:
-        ticket_transfer(actor=bot, ticket_id=ticket.pk, agent=lead.agent_id, reason="智能客服转人工")
+    agent = pick_agent(route.team_id if route else None)
+    if agent is not None:
+        ticket_transfer(actor=bot, ticket_id=ticket.pk, agent=agent.agent_id, reason=f"智能客服转人工（{queue}）")
     session.ticket = ticket
     session.save(update_fields=["ticket"])
-    return {"ticket_number": ticket.number, "session_id": str(session.pk)}
+    return _handoff_reply(session)
+
+
+def _handoff_reply(session: BotSession) -> dict[str, Any]:
+    from kefu.tickets.models import Ticket
+
+    ticket = Ticket.objects.select_related("assignee").get(pk=session.ticket_id)
+    return {"ticket_number": ticket.number, "session_id": str(session.pk), "type": ticket.type,
+            "queued": ticket.assignee_id is None or ticket.assignee.username == "kefu-bot"}
+
+
+def _require_route_admin(actor: User) -> None:
+    if not (actor.is_superuser or actor.role in ROUTE_ROLES):
+        raise PermissionDenied(_("Only supervisors and administrators may change hand-over routes."),
+                               code="role_not_allowed")
+
+
+def handoff_routes() -> list[HandoffRoute]:
+    return list(HandoffRoute.objects.select_related("team").order_by("match"))
+
+
+@transaction.atomic
+def handoff_route_set(*, actor: User, match: str, team: str | int, ticket_type: str = "", priority: str = "normal",
+                      active: bool = True) -> HandoffRoute:
+    """Create or change the route for ``match`` (a category path, a part of one, or blank for
+    everything else); audited."""
+    from kefu.accounts.models import Team
+    from kefu.audit.services import audit_record
+    from kefu.tickets.models import Priority
+
+    _require_route_admin(actor)
+    errors: dict[str, Any] = {}
+    match = "/".join(p.strip() for p in (match or "").strip().strip("/").split("/"))
+    if len(match) > 100:
+        errors["match"] = _("At most %(n)d characters.") % {"n": 100}
+    elif match and not all(match.split("/")):
+        errors["match"] = _("A category path cannot have an empty part.")
+    key = str(team).strip()
+    found = Team.objects.filter(pk=int(key)).first() if key.isdigit() else Team.objects.filter(name=key).first()
+    if found is None:
+        errors["team"] = _("No team with this name or id.")
+    if ticket_type and ticket_type not in TicketType.values:
+        errors["ticket_type"] = _("Unknown work order type.")
+    if priority not in Priority.values:
+        errors["priority"] = _("Unknown priority.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    route = HandoffRoute.objects.select_for_update().filter(match=match).first()
+    before = None if route is None else {"team": route.team_id, "ticket_type": route.ticket_type,
+                                         "priority": route.priority, "active": route.active}
+    route = route or HandoffRoute(match=match)
+    route.team, route.ticket_type, route.priority, route.active = found, ticket_type, priority, active
+    route.save()
+    audit_record(actor=actor, action="kb.handoff_route", obj=route, changes={
+        "match": match, "from": before,
+        "to": {"team": route.team_id, "ticket_type": ticket_type, "priority": priority, "active": active}})
+    return route
+
+
+@transaction.atomic
+def handoff_route_delete(*, actor: User, route_id: int) -> None:
+    from kefu.audit.services import audit_record
+
+    _require_route_admin(actor)
+    route = HandoffRoute.objects.filter(pk=route_id).first()
+    if route is None:
+        raise NotFound(_("No hand-over route with this id."), code="route_not_found")
+    audit_record(actor=actor, action="kb.handoff_route_delete", obj=route,
+                 changes={"match": route.match, "team": route.team_id})
+    route.delete()
 
 
 def _outcome(turn: BotTurn) -> str:

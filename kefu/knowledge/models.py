@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kefu.tickets.models import Priority, TicketType
+
 
 class ItemKind(models.TextChoices):
     FAQ = "faq", _("FAQ")
@@ -127,3 +129,25 @@ class BotTurn(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["mode", "created_at"], name="bot_turn_mode")]
+
+
+class HandoffRoute(models.Model):
+    """Where the bot hands a conversation over (K4): the category of its best guess picks the team
+    whose agents take the chat and the type of the work order. ``match`` is a whole category path
+    (宽带/故障), its first part (宽带) or any one part (故障); the most specific match wins and a
+    blank ``match`` takes everything else."""
+
+    match = models.CharField(_("category match"), max_length=100, blank=True, unique=True)
+    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="+", verbose_name=_("team"))
+    # Blank: the type is read from the category (故障 → fault, 投诉 → complaint, …).
+    ticket_type = models.CharField(_("type"), max_length=16, choices=TicketType.choices, blank=True)
+    priority = models.CharField(_("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("hand-over route")
+        verbose_name_plural = _("hand-over routes")
+        ordering = ["match"]
+
+    def __str__(self) -> str:
+        return f"{self.match or '*'} → {self.team_id}"

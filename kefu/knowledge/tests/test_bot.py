@@ -144,3 +144,92 @@ def test_an_off_topic_follow_up_is_not_answered_with_the_earlier_topic_K4(client
     # Read on its own, not through the roaming topic of the first turn.
     assert follow["handoff"] is True and follow["item_id"] is None
     assert (follow["confidence"], follow["suggestions"]) == (alone["confidence"], alone["suggestions"])
+
+
+def _handoff(client, session, phone="13800138000"):  # type: ignore[no-untyped-def]
+    return client.post("/api/v1/bot/handoff", json.dumps({"session_id": session, "phone": phone}),
+                       content_type="application/json")
+
+
+def test_handoff_follows_the_route_of_the_guessed_category_K4(client, kb, customer, centre, api_for):
+    from kefu.tickets.models import Ticket
+    from kefu.tickets.services import ticket_create
+
+    t1, t2 = centre["teams"]
+    sup = api_for("supervisor")
+    assert sup.post("/bot/routes", {"match": "宽带/故障", "team": t2.name, "priority": "high"}).status_code == 200
+    assert sup.post("/bot/routes", {"match": "", "team": str(t1.pk)}).status_code == 200
+    # agent already has an open order, so the next roaming chat goes to agent2; the lead only when needed.
+    ticket_create(actor=centre["users"]["agent"], type="consultation", customer_id=customer.pk, subject="已有工单")
+
+    broadband = ask(client, "宽带上不了网").json()
+    assert broadband["external_id"] == "kb-bb"
+    r = _handoff(client, broadband["session_id"])
+    assert r.status_code == 200, r.content
+    t = Ticket.objects.get(number=r.json()["ticket_number"])
+    assert (t.type, t.priority, t.assignee, t.channel) == ("fault", "high", centre["users"]["other"], "chat")
+    assert "转入队列：热线二班" in t.description and r.json()["queued"] is False
+
+    roam = ask(client, "去国外手机还能用吗").json()
+    t = Ticket.objects.get(number=_handoff(client, roam["session_id"]).json()["ticket_number"])
+    assert (t.type, t.assignee) == ("consultation", centre["users"]["agent2"])
+    assert t.events.filter(kind="transfer").exists()
+
+
+def test_handoff_without_routes_guesses_the_type_and_skips_back_office_K4(client, kb, customer, centre):
+    from kefu.tickets.models import Ticket
+
+    s = ask(client, "光猫亮红灯了").json()
+    t = Ticket.objects.get(number=_handoff(client, s["session_id"]).json()["ticket_number"])
+    assert t.type == "fault" and "猜测分类：宽带/故障" in t.description
+    assert t.assignee.team_id is not None and t.assignee.department_id is None
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"match": "宽带", "team": "不存在的班组"}, "team"), ({"match": "宽带", "team": "热线一班", "ticket_type": "x"}, "ticket_type"),
+    ({"match": "宽带", "team": "热线一班", "priority": "asap"}, "priority"), ({"match": "宽带//故障", "team": "热线一班"}, "match"),
+])
+def test_bad_routes_are_refused_and_nothing_is_written_K4(api_for, centre, body, field):
+    from kefu.knowledge.models import HandoffRoute
+
+    r = api_for("supervisor").post("/bot/routes", body)
+    assert r.status_code == 422, r.content
+    assert field in r.json()["error"]["fields"]
+    assert "班组" in json.dumps(r.json(), ensure_ascii=False) or field != "team"
+    assert HandoffRoute.objects.count() == 0
+
+
+def test_only_supervisors_change_routes_and_every_change_is_audited_K4(api_for, centre):
+    from kefu.audit.models import AuditRecord
+    from kefu.knowledge.models import HandoffRoute
+
+    refused = api_for("agent").post("/bot/routes", {"match": "投诉", "team": "热线一班"})
+    assert refused.status_code == 403 and "主管" in refused.json()["error"]["message"]
+    sup = api_for("supervisor")
+    made = sup.post("/bot/routes", {"match": " 服务 / 投诉 ", "team": "热线一班", "ticket_type": "complaint"}).json()
+    assert made["match"] == "服务/投诉"
+    changed = sup.post("/bot/routes", {"match": "服务/投诉", "team": "热线二班", "ticket_type": "complaint"}).json()
+    assert changed["id"] == made["id"] and changed["team"] == "热线二班" and HandoffRoute.objects.count() == 1
+    assert [i["match"] for i in sup.get("/bot/routes").json()["items"]] == ["服务/投诉"]
+    assert AuditRecord.objects.filter(action="kb.handoff_route").count() == 2
+    assert api_for("agent").client.delete(f"/api/v1/bot/routes/{made['id']}", **api_for("agent").headers).status_code == 403
+    assert sup.client.delete(f"/api/v1/bot/routes/{made['id']}", **sup.headers).status_code == 204
+    assert sup.client.delete(f"/api/v1/bot/routes/{made['id']}", **sup.headers).status_code == 404
+    assert not HandoffRoute.objects.exists()
+
+
+def test_route_matching_prefers_the_most_specific_K4(centre):
+    from kefu.knowledge.bot import guess_ticket_type, handoff_route_for
+    from kefu.knowledge.models import HandoffRoute
+
+    t1, t2 = centre["teams"]
+    for match, team in [("", t1), ("故障", t2), ("宽带", t1), ("宽带/故障", t2)]:
+        HandoffRoute.objects.create(match=match, team=team)
+    assert handoff_route_for("宽带/故障").match == "宽带/故障"
+    assert handoff_route_for("宽带/办理").match == "宽带"
+    assert handoff_route_for("IPTV/故障").match == "故障"
+    assert handoff_route_for("漫游/国际").match == ""
+    assert handoff_route_for("").match == ""
+    assert handoff_route_for("宽带故障").match == ""  # a part is a whole part, not a substring
+    assert [guess_ticket_type(c) for c in ("服务/投诉", "短信提醒/故障", "话费/退费", "套餐/变更", "漫游/国际", "")] == [
+        "complaint", "fault", "refund", "business", "consultation", "consultation"]

@@ -395,4 +395,9 @@ def test_demo_knowledge_base_and_flows_are_loaded_K4(centre):
     assert KnowledgeItem.objects.get(pk=first).external_id == "kb-0001"
     # Loading again changes nothing.
     assert load_knowledge(centre["users"]["admin"], vectors=False) == (312, 0)
+    # Hand-over routes for the teams that exist (this centre has no 在线客服班 for the catch-all).
+    from kefu.knowledge.models import HandoffRoute
+
+    assert sorted(HandoffRoute.objects.values_list("match", "team__name", "ticket_type")) == [
+        ("投诉", "热线一班", "complaint"), ("政企", "热线二班", "")]
     search.reset()
