@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from kefu.audit.mixins import AuditedAdmin
 
@@ -36,5 +37,10 @@ class FlowRunAdmin(admin.ModelAdmin):
 
 @admin.register(HandoffRoute)
 class HandoffRouteAdmin(AuditedAdmin):
-    list_display = ("match", "team", "ticket_type", "priority", "active")
+    list_display = ("match_label", "team", "ticket_type", "priority", "active")
+    list_display_links = ("match_label",)
     list_filter = ("active", "team")
+
+    @admin.display(description=_("category match"), ordering="match")
+    def match_label(self, obj: HandoffRoute) -> str:
+        return obj.match or str(_("(everything else)"))

@@ -233,3 +233,18 @@ def test_route_matching_prefers_the_most_specific_K4(centre):
     assert handoff_route_for("宽带故障").match == ""  # a part is a whole part, not a substring
     assert [guess_ticket_type(c) for c in ("服务/投诉", "短信提醒/故障", "话费/退费", "套餐/变更", "漫游/国际", "")] == [
         "complaint", "fault", "refund", "business", "consultation", "consultation"]
+
+
+def test_routes_are_edited_in_the_admin_and_audited_K4(client, centre):
+    from kefu.audit.models import AuditRecord
+    from kefu.knowledge.models import HandoffRoute
+
+    client.force_login(centre["users"]["admin"])
+    t1 = centre["teams"][0]
+    r = client.post("/admin/knowledge/handoffroute/add/", {"match": "", "team": t1.pk, "ticket_type": "", "priority": "normal",
+                                                            "active": "on"})
+    assert r.status_code == 302, r.content[:500]
+    assert HandoffRoute.objects.get().match == ""
+    assert AuditRecord.objects.filter(action="admin.add", object_type="knowledge.handoffroute").exists()
+    page = client.get("/admin/knowledge/handoffroute/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "（其余全部）" in page and "热线一班" in page
