@@ -203,3 +203,22 @@ def test_failed_import_changes_nothing_in_a_filled_base_K1(api_for, imported):  
     assert sorted(fields) == ["line 4", "line 5", "line 6", "line 7"]
     assert list(ItemVersion.objects.order_by("pk").values_list("pk", "status", "answer")) == before
     assert not KnowledgeItem.objects.filter(external_id__in=["kb-new", "kb-x"]).exists()
+
+
+def test_a_large_index_is_frozen_out_of_the_collectors_walk_K5(imported, monkeypatch):
+    """At FREEZE_MIN_ITEMS items (5,000; lowered here) a full load freezes what is alive, so the
+    collector's full collections no longer walk the index; below it nothing is frozen."""
+    import gc
+
+    gc.unfreeze()
+    search.reset()
+    search.engine_for("all")
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr(search, "FREEZE_MIN_ITEMS", 2)
+    search.reset()
+    try:
+        engine = search.engine_for("all")
+        assert gc.get_freeze_count() > 0 and gc.isenabled()
+        assert engine.search("光猫红灯")[0].item_id  # still answers
+    finally:
+        gc.unfreeze()

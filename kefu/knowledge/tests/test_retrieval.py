@@ -198,3 +198,26 @@ def test_public_view_never_returns_internal_items_K4() -> None:
     e.remove("bill")
     e.upsert(KB[0])
     assert "bill" in view and view.answer("话费还剩多少").candidates[0].item_id == "bill"
+
+
+def test_an_engine_is_freed_without_the_cyclic_collector_K5() -> None:
+    """The server freezes a large index out of the collector's sight (search._freeze_long_lived);
+    that is only safe while an engine holds no reference cycle, so that reference counting alone
+    frees a replaced one."""
+    import gc
+    import weakref
+
+    from kefu.knowledge.retrieval.engine import collector_paused
+
+    gc.collect()
+    with collector_paused():
+        assert not gc.isenabled()
+        for encoder in (None, CharEncoder()):
+            e = Engine.build(KB, encoder=encoder)
+            e.public_view().answer("宽带上不了网")
+            e.search("话费")
+            e.upsert(KB[0])
+            ref = weakref.ref(e)
+            del e
+            assert ref() is None, f"an engine ({encoder=}) is kept alive by a reference cycle"
+    assert gc.isenabled()
