@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from .models import Audience, ItemVersion, KnowledgeItem, VersionStatus
 from .retrieval.dense import load_encoder, pack_vectors, unpack_vectors
-from .retrieval.engine import VECTOR_LAYOUT, Engine, KBItem, PublicView, collector_paused
+from .retrieval.engine import VECTOR_LAYOUT, Engine, KBItem, PublicView
 
 _lock = threading.Lock()
 _engines: dict[str, _State] = {}
@@ -196,8 +196,7 @@ def _current() -> Engine:
         if state is not None and state.stamp == stamp and (state.next_moment is None or now < state.next_moment):
             return state.engine
         if state is None or state.model != encoder_name():
-            with collector_paused():  # a burst of rows and index, no garbage (see collector_paused)
-                state = _full(now)
+            state = _full(now)  # its Engine.build runs without the cyclic collector (collector_paused)
             if len(state.versions) >= FREEZE_MIN_ITEMS:
                 _freeze_long_lived()
         else:
