@@ -13,15 +13,15 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from kefu.accounts.models import Role, User
-from kefu.core.errors import NotFound, PermissionDenied, ValidationFailed
-
-from . import search
+from kefu.core.errors import NotFound, ValidationFailed
 from kefu.tickets.models import TicketType
 
+from . import search
 from .models import Audience, BotSession, BotTurn, HandoffRoute, KnowledgeItem
 from .retrieval.engine import EmptyQuestion
 
 MAX_QUESTION = 10000
+BOT_USERNAME = "kefu-bot"  # the account the bot's orders and customers are created by
 CONTEXT_TURNS = 3
 
 
@@ -96,7 +96,7 @@ def bot_feedback(*, turn_id: int, helpful: bool, session_id: str | None = None) 
 
 def _bot_user() -> User:
     user, _created = User.objects.get_or_create(
-        username="kefu-bot", defaults={"role": Role.AGENT, "display_name": "智能客服", "is_active": True}
+        username=BOT_USERNAME, defaults={"role": Role.AGENT, "display_name": "智能客服", "is_active": True}
     )
     if _created:
         user.set_unusable_password()
@@ -107,7 +107,6 @@ def _bot_user() -> User:
 # Words in a category path that tell the kind of work order when no route names one (W1).
 TYPE_WORDS = (("投诉", "complaint"), ("故障", "fault"), ("报障", "fault"), ("退费", "refund"), ("赔偿", "refund"),
               ("建议", "suggestion"), ("办理", "business"), ("开通", "business"), ("变更", "business"))
-ROUTE_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
 def _match_score(match: str, category: str) -> int | None:
@@ -210,13 +209,13 @@ def _handoff_reply(session: BotSession) -> dict[str, Any]:
 
     ticket = Ticket.objects.select_related("assignee").get(pk=session.ticket_id)
     return {"ticket_number": ticket.number, "session_id": str(session.pk), "type": ticket.type,
-            "queued": ticket.assignee_id is None or ticket.assignee.username == "kefu-bot"}
+            "queued": ticket.assignee_id is None or ticket.assignee.username == BOT_USERNAME}
 
 
 def _require_route_admin(actor: User) -> None:
-    if not (actor.is_superuser or actor.role in ROUTE_ROLES):
-        raise PermissionDenied(_("Only supervisors and administrators may change hand-over routes."),
-                               code="role_not_allowed")
+    from .services import REVIEWER_ROLES, _require
+
+    _require(actor, REVIEWER_ROLES, _("Only supervisors and administrators may change hand-over routes."))
 
 
 def handoff_routes() -> list[HandoffRoute]:
