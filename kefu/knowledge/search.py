@@ -172,7 +172,7 @@ def _full(now: datetime) -> _State:
 def _freeze_long_lived() -> None:
     """Move what is alive now — above all the new index, about a million objects for 50,000 items —
     out of the cyclic collector's sight (``gc.freeze``). Unfrozen, every full collection walks them:
-    2 s each here with 50,000 items, a stalled question every few thousand. Unfreeze and collect
+    2 s each here with 50,000 items, a stalled request whenever one runs. Unfreeze and collect
     first, so that garbage cycles (the rows just loaded, anything frozen by an earlier load) are
     freed rather than frozen; the engine itself holds no reference cycle (tested), so when a later
     load replaces it, reference counting frees it although it is frozen."""
