@@ -37,7 +37,7 @@ class FlowRunAdmin(admin.ModelAdmin):
 
 @admin.register(HandoffRoute)
 class HandoffRouteAdmin(AuditedAdmin):
-    list_display = ("match_label", "team", "ticket_type", "priority", "active")
+    list_display = ("match_label", "team", "ticket_type", "ticket_category", "priority", "active")
     list_display_links = ("match_label",)
     list_filter = ("active", "team")
 

@@ -149,19 +149,21 @@ class RouteIn(Strict):
     team: str = Field(min_length=1, max_length=64)
     ticket_type: str = Field(default="", max_length=16)
     priority: str = Field(default="normal", max_length=8)
+    ticket_category: str = Field(default="", max_length=64)
     active: bool = True
 
 
 def _route(r: Any) -> dict[str, Any]:
     return {"id": r.pk, "match": r.match, "team": r.team.name, "team_id": r.team_id,
-            "ticket_type": r.ticket_type, "priority": r.priority, "active": r.active}
+            "ticket_type": r.ticket_type, "priority": r.priority, "active": r.active,
+            "ticket_category": r.ticket_category.code if r.ticket_category_id else None}
 
 
 @router.get("/bot/routes", response=dict[str, Any], summary="Where hand-overs go, by the guessed category")
 def bot_routes(request: HttpRequest) -> dict[str, Any]:
     from .bot import handoff_routes
 
-    return {"items": [_route(r) for r in handoff_routes()], "next": None}
+    return {"items": [_route(r) for r in handoff_routes(actor=request.user)], "next": None}  # type: ignore[arg-type]
 
 
 @router.post("/bot/routes", response=dict[str, Any], summary="Create or change the hand-over route of a category")

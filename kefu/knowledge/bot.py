@@ -124,11 +124,32 @@ def _match_score(match: str, category: str) -> int | None:
 def handoff_route_for(category: str) -> HandoffRoute | None:
     """The active route that names ``category`` most specifically (ties: the longer match)."""
     best: tuple[tuple[int, int], HandoffRoute] | None = None
-    for route in HandoffRoute.objects.filter(active=True).select_related("team"):
+    for route in HandoffRoute.objects.filter(active=True).select_related("team", "ticket_category"):
         score = _match_score(route.match, category or "")
         if score is not None and (best is None or (score, len(route.match)) > best[0]):
             best = ((score, len(route.match)), route)
     return best[1] if best else None
+
+
+def guess_ticket_category(kind: str, category: str, route: HandoffRoute | None = None):  # type: ignore[no-untyped-def]
+    """The work-order category (``tickets.Category``) for a hand-over of ``kind`` whose best guess is
+    in knowledge category ``category``: the route's own, else the active category of that type whose
+    name shares the most characters with the knowledge category's parts (宽带/故障 → 宽带无法上网),
+    else the type's top category; None when the type has none."""
+    from kefu.tickets.models import Category
+
+    if route is not None and route.ticket_category_id and route.ticket_category.active:
+        return route.ticket_category
+    cats = list(Category.objects.filter(active=True, ticket_type=kind).order_by("position", "pk"))
+    words = [p for p in (category or "").split("/") if p]
+    best, best_n = None, 0
+    for cat in cats:
+        if cat.parent_id is None:
+            continue
+        n = max((sum(ch in cat.name for ch in dict.fromkeys(w)) for w in words), default=0)
+        if n >= 2 and n > best_n:  # two shared characters at least: one (网, 业) says nothing
+            best, best_n = cat, n
+    return best or next((c for c in cats if c.parent_id is None), None)
 
 
 def guess_ticket_type(category: str) -> str:
@@ -167,7 +188,7 @@ def bot_handoff(*, session_id: str, phone: str, name: str = "") -> dict[str, Any
     category (``HandoffRoute``) to the least-loaded agent of the route's team."""
     from kefu.customers.selectors import customer_find_by_phone
     from kefu.customers.services import clean_phone, customer_create
-    from kefu.tickets.services import ticket_create, ticket_transfer
+    from kefu.tickets.services import ticket_create, ticket_queue, ticket_transfer
 
     session = _session(session_id)
     if session.ticket_id:
@@ -190,13 +211,19 @@ def bot_handoff(*, session_id: str, phone: str, name: str = "") -> dict[str, Any
     route = handoff_route_for(category)
     kind = (route.ticket_type if route else "") or guess_ticket_type(category)
     transcript = "\n".join(f"客户：{t.question}\n机器人：{_outcome(t)}" for t in turns)
-    queue = route.team.name if route else "—"
+    agent = pick_agent(route.team_id if route else None)
+    team = route.team if route else (agent.team if agent is not None else None)
+    queue = team.name if team else "—"
+    ticket_category = guess_ticket_category(kind, category, route)
     ticket = ticket_create(
         actor=bot, type=kind, priority=route.priority if route else "normal", customer_id=customer.pk,
         subject=f"智能客服转人工：{turns[-1].question[:60]}", channel="chat", contact_phone=number,
+        category=ticket_category.pk if ticket_category else None,
         description=f"猜测分类：{category or '未知'}\n转入队列：{queue}\n\n{transcript}"[:20000],
     )
-    agent = pick_agent(route.team_id if route else None)
+    # The order joins the team's queue (its lead sees it there); the least-loaded agent takes it at
+    # once, or — nobody free — it waits to be claimed (待认领).
+    ticket_queue(actor=bot, ticket_id=ticket.pk, team_id=team.pk if team else None, reason=f"智能客服转人工（{queue}）")
     if agent is not None:
         ticket_transfer(actor=bot, ticket_id=ticket.pk, agent=agent.agent_id, reason=f"智能客服转人工（{queue}）")
     session.ticket = ticket
@@ -207,8 +234,9 @@ def bot_handoff(*, session_id: str, phone: str, name: str = "") -> dict[str, Any
 def _handoff_reply(session: BotSession) -> dict[str, Any]:
     from kefu.tickets.models import Ticket
 
-    ticket = Ticket.objects.select_related("assignee").get(pk=session.ticket_id)
+    ticket = Ticket.objects.select_related("assignee", "category").get(pk=session.ticket_id)
     return {"ticket_number": ticket.number, "session_id": str(session.pk), "type": ticket.type,
+            "category": ticket.category.name if ticket.category_id else None,
             "queued": ticket.assignee_id is None or ticket.assignee.username == BOT_USERNAME}
 
 
@@ -218,18 +246,20 @@ def _require_route_admin(actor: User) -> None:
     _require(actor, REVIEWER_ROLES, _("Only supervisors and administrators may change hand-over routes."))
 
 
-def handoff_routes() -> list[HandoffRoute]:
-    return list(HandoffRoute.objects.select_related("team").order_by("match"))
+def handoff_routes(*, actor: User) -> list[HandoffRoute]:
+    """The routes, for supervisors and administrators (which team gets which customers is theirs to see)."""
+    _require_route_admin(actor)
+    return list(HandoffRoute.objects.select_related("team", "ticket_category").order_by("match"))
 
 
 @transaction.atomic
 def handoff_route_set(*, actor: User, match: str, team: str | int, ticket_type: str = "", priority: str = "normal",
-                      active: bool = True) -> HandoffRoute:
+                      active: bool = True, ticket_category: str | int = "") -> HandoffRoute:
     """Create or change the route for ``match`` (a category path, a part of one, or blank for
     everything else); audited."""
     from kefu.accounts.models import Team
     from kefu.audit.services import audit_record
-    from kefu.tickets.models import Priority
+    from kefu.tickets.models import Category, Priority
 
     _require_route_admin(actor)
     errors: dict[str, Any] = {}
@@ -246,17 +276,29 @@ def handoff_route_set(*, actor: User, match: str, team: str | int, ticket_type: 
         errors["ticket_type"] = _("Unknown work order type.")
     if priority not in Priority.values:
         errors["priority"] = _("Unknown priority.")
+    cat = None
+    ckey = str(ticket_category or "").strip()
+    if ckey:
+        cat = (Category.objects.filter(pk=int(ckey)).first() if ckey.isdigit()
+               else Category.objects.filter(code=ckey).first() or Category.objects.filter(name=ckey).first())
+        if cat is None or not cat.active:
+            errors["ticket_category"] = _("Unknown category.")
+        elif ticket_type and cat.ticket_type and cat.ticket_type != ticket_type:
+            errors["ticket_category"] = _("This category belongs to another work order type.")
     if errors:
         raise ValidationFailed(fields=errors)
     route = HandoffRoute.objects.select_for_update().filter(match=match).first()
     before = None if route is None else {"team": route.team_id, "ticket_type": route.ticket_type,
-                                         "priority": route.priority, "active": route.active}
+                                         "priority": route.priority, "active": route.active,
+                                         "ticket_category": route.ticket_category_id}
     route = route or HandoffRoute(match=match)
     route.team, route.ticket_type, route.priority, route.active = found, ticket_type, priority, active
+    route.ticket_category = cat
     route.save()
     audit_record(actor=actor, action="kb.handoff_route", obj=route, changes={
         "match": match, "from": before,
-        "to": {"team": route.team_id, "ticket_type": ticket_type, "priority": priority, "active": active}})
+        "to": {"team": route.team_id, "ticket_type": ticket_type, "priority": priority, "active": active,
+               "ticket_category": route.ticket_category_id}})
     return route
 
 

@@ -142,6 +142,12 @@ class HandoffRoute(models.Model):
     # Blank: the type is read from the category (故障 → fault, 投诉 → complaint, …).
     ticket_type = models.CharField(_("type"), max_length=16, choices=TicketType.choices, blank=True)
     priority = models.CharField(_("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    # The work order's category; blank: the category of its type whose name shares a word with the
+    # guessed knowledge category (宽带/故障 → 宽带无法上网), else the type's own top category.
+    ticket_category = models.ForeignKey(
+        "tickets.Category", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("work-order category"),
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -151,3 +157,10 @@ class HandoffRoute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.match or '*'} → {self.team_id}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        cat = self.ticket_category if self.ticket_category_id else None
+        if cat is not None and self.ticket_type and cat.ticket_type and cat.ticket_type != self.ticket_type:
+            raise ValidationError({"ticket_category": _("This category belongs to another work order type.")})

@@ -67,6 +67,10 @@ class OptionalReasonIn(Strict):
     version: int | None = Field(default=None, ge=1)
 
 
+class VersionIn(Strict):
+    version: int | None = Field(default=None, ge=1)
+
+
 class ResolveIn(Strict):
     resolution: str = Field(min_length=1, max_length=10000)
     version: int | None = Field(default=None, ge=1)
@@ -179,7 +183,7 @@ def get_ticket(request: HttpRequest, ticket_id: str) -> dict[str, Any]:
 ACTIONS: dict[str, type[Schema]] = {
     "reply": BodyIn, "note": BodyIn, "transfer": TransferIn, "escalate": ReasonIn, "pend": ReasonIn,
     "resume": OptionalReasonIn, "resolve": ResolveIn, "confirm": OptionalReasonIn, "close": ReasonIn,
-    "reopen": ReasonIn, "priority": PriorityIn, "link": LinkIn, "merge": MergeIn,
+    "reopen": ReasonIn, "priority": PriorityIn, "link": LinkIn, "merge": MergeIn, "claim": VersionIn,
 }
 
 
@@ -212,6 +216,8 @@ def _run_action(user: User, ticket_id: str, action: str, p: Any) -> None:
             services.ticket_link(to=p.to, kind=p.kind, **common)
         case "merge":
             services.ticket_merge(into=p.into, reason=p.reason, **common)
+        case "claim":
+            services.ticket_claim(**common)
 
 
 @router.post(
@@ -221,7 +227,8 @@ def _run_action(user: User, ticket_id: str, action: str, p: Any) -> None:
     description=(
         "Actions and their bodies: reply/note {body}; transfer {department | agent, reason}; "
         "escalate/pend/close/reopen {reason}; resume/confirm {reason?}; resolve {resolution}; "
-        "priority {priority, reason}; link {to, kind}; merge {into, reason}. "
+        "priority {priority, reason}; link {to, kind}; merge {into, reason}; claim {} (take an order nobody "
+        "holds, from a queue: `GET /tickets?assignee=none`). "
         "Every body takes an optional `version` for optimistic locking (409 stale_version)."
     ),
     openapi_extra={

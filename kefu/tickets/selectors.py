@@ -96,7 +96,7 @@ class TicketFilters:
     status: list[str] | None = None
     type: list[str] | None = None
     priority: list[str] | None = None
-    assignee: str | None = None  # agent id 工号, or "me"
+    assignee: str | None = None  # agent id 工号, "me", or "none" (nobody holds it: a queue)
     department: str | None = None  # department code or id
     owner: str | None = None  # agent id 工号, or "me"
     customer: int | None = None
@@ -185,7 +185,9 @@ def ticket_list(*, viewer: User, filters: TicketFilters, cursor: str | None = No
         qs = qs.filter(type__in=f.type)
     if f.priority:
         qs = qs.filter(priority__in=f.priority)
-    if f.assignee:
+    if f.assignee == "none":  # waiting in a queue: nobody holds it (``ticket_queue``)
+        qs = qs.filter(assignee__isnull=True, assignee_department__isnull=True)
+    elif f.assignee:
         qs = qs.filter(assignee=_user_by_agent_id(viewer, f.assignee))
     if f.department:
         qs = qs.filter(

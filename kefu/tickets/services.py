@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kefu.accounts.models import Department, User
-from kefu.accounts.permissions import may_write
+from kefu.accounts.permissions import ALL_TICKETS_ROLES, may_write
 from kefu.audit.services import audit_record
 from kefu.core import outbox
 from kefu.core.errors import (
@@ -333,6 +333,58 @@ def ticket_transfer(
     audit_record(actor=actor, action="ticket.transfer", obj=ticket, changes={"from": before, "to": target}, reason=reason)
     outbox.put("ticket.transferred", ticket_id=ticket.pk, **target)
     return ticket
+
+
+@transaction.atomic
+def ticket_queue(*, actor: User, ticket_id: int | str, team_id: int | None, reason: str) -> Ticket:
+    """Put an open order in a team's queue 待认领 (``team_id`` None: the queue every supervisor sees):
+    nobody holds it until an agent of that team claims it (``ticket_claim``). Used when the work
+    arrives with nobody free to take it — the answering bot's hand-over (K4)."""
+    from kefu.accounts.models import Team
+
+    reason = _require_text(reason, "reason", max_length=1000)
+    ticket = _lock(actor=actor, ticket_id=ticket_id, version=None)
+    if not ticket.is_open:
+        raise TransitionNotAllowed(
+            _("Only an open work order can be queued (it is “%(status)s”).") % {"status": _status_label(ticket.status)},
+            code="ticket_not_open",
+        )
+    team = Team.objects.filter(pk=team_id).first() if team_id is not None else None
+    if team_id is not None and team is None:
+        raise ValidationFailed(fields={"team": _("No team with this name or id.")})
+    now = timezone.now()
+    before = {"assignee": ticket.assignee.agent_id if ticket.assignee else None, "team": ticket.team_id}
+    ticket.assignee, ticket.assignee_department, ticket.team = None, None, team
+    _save(ticket, at=now, fields=["assignee", "assignee_department", "team"])
+    target = {"queue": team.pk if team else None, "queue_name": team.name if team else ""}
+    _event(ticket, EventKind.TRANSFER, actor, at=now, body=reason, before=before, **target)
+    audit_record(actor=actor, action="ticket.queue", obj=ticket, changes={"from": before, "to": target}, reason=reason)
+    outbox.put("ticket.queued", ticket_id=ticket.pk, team=target["queue"])
+    return ticket
+
+
+@transaction.atomic
+def ticket_claim(*, actor: User, ticket_id: int | str, version: int | None = None) -> Ticket:
+    """An agent takes an order waiting in a queue 认领: it becomes theirs and work starts. Only an
+    order nobody holds can be claimed (the first of two agents clicking at once wins; the second
+    is told who was faster); an order in a team's queue only by that team, or by a supervisor."""
+    ticket = _lock(actor=actor, ticket_id=ticket_id, version=version)
+    if not ticket.is_open:
+        raise TransitionNotAllowed(
+            _("Only an open work order can be claimed (it is “%(status)s”).") % {"status": _status_label(ticket.status)},
+            code="ticket_not_open",
+        )
+    if ticket.assignee_id is not None or ticket.assignee_department_id is not None:
+        holder = ticket.assignee.label if ticket.assignee else ticket.assignee_department.name  # type: ignore[union-attr]
+        raise TransitionNotAllowed(
+            _("This work order is already held by %(holder)s.") % {"holder": holder}, code="ticket_already_held"
+        )
+    if not actor.agent_id or actor.department_id:
+        raise PermissionDenied(_("Only front-line agents with an agent id can claim work orders."), code="not_an_agent")
+    sees_all = actor.role in ALL_TICKETS_ROLES or actor.is_superuser
+    if ticket.team_id is not None and ticket.team_id != actor.team_id and not sees_all:
+        raise PermissionDenied(_("This work order waits in another team's queue."), code="other_team_queue")
+    return ticket_transfer(actor=actor, ticket_id=ticket.pk, agent=actor.agent_id, reason=str(_("Claimed from the queue")))
 
 
 @transaction.atomic

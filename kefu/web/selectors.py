@@ -16,7 +16,7 @@ from kefu.accounts.permissions import ALL_TICKETS_ROLES
 from kefu.tickets import selectors as tsel
 from kefu.tickets.models import OPEN_STATUSES, Priority, Status, Ticket, TicketType
 
-TABS = ("mine", "owned", "scope")
+TABS = ("mine", "owned", "queue", "scope")
 ANALYTICS_PARAMS = ("ind", "from", "to", "team", "agent", "category", "region", "channel")
 SORTS = ("newest", "due")
 AT_RISK = timedelta(hours=1)
@@ -74,8 +74,9 @@ class ListQuery:
         extra = self.extra_q(viewer)[0] if viewer is not None else None
         return tsel.TicketFilters(
             extra=extra,
-            status=list(self.status) or None, type=list(self.type) or None, priority=list(self.priority) or None,
-            assignee="me" if self.tab == "mine" else None, owner="me" if self.tab == "owned" else None,
+            status=list(self.status) or (list(OPEN_STATUSES) if self.tab == "queue" else None),
+            type=list(self.type) or None, priority=list(self.priority) or None,
+            assignee={"mine": "me", "queue": "none"}.get(self.tab), owner="me" if self.tab == "owned" else None,
             breached=True if self.breached else None, q=self.q or None,
         )
 
@@ -99,6 +100,8 @@ def workspace_rows(*, viewer: User, query: ListQuery, limit: int = 50) -> tuple[
         qs = qs.filter(assignee=viewer)
     elif query.tab == "owned":
         qs = qs.filter(owner=viewer)
+    elif query.tab == "queue":
+        qs = qs.filter(assignee__isnull=True, assignee_department__isnull=True, status__in=OPEN_STATUSES)
     if query.breached:
         qs = qs.filter(sla_breach_at__lt=timezone.now())
     extra = query.extra_q(viewer)[0]

@@ -186,6 +186,8 @@ def event_summary(ev: TicketEvent) -> str:
         case EventKind.MERGE:
             return _("%(number)s was merged into this order") % {"number": d.get("merged", "")}
         case EventKind.TRANSFER:
+            if "queue" in d:
+                return _("Put in the queue of %(team)s") % {"team": d.get("queue_name") or _("the supervisors")}
             target = d.get("department_name") or (f"{d.get('agent_name', '')}")
             return _("Transferred to %(target)s") % {"target": target}
         case EventKind.ESCALATE:
@@ -213,6 +215,8 @@ def _actions(ticket: Ticket, user: User) -> set[str]:
         acts.add("reply")
     if ticket.is_open:
         acts |= {"transfer", "escalate", "priority", "merge"}
+        if ticket.assignee_id is None and ticket.assignee_department_id is None and user.agent_id and not user.department_id:
+            acts.add("claim")
     if Status.PENDING_CUSTOMER in ALLOWED[s] and s != Status.PENDING_CUSTOMER:
         acts.add("pend")
     if s in (Status.PENDING_CUSTOMER, Status.PENDING_DEPARTMENT):
@@ -323,6 +327,9 @@ def _run(user: User, ticket: Ticket, action: str, post: Any, version: int | None
                 raise ValidationFailed(fields={"to": _("This field is required.")})
             ts.ticket_link(to=to, kind=post.get("kind", "related"), **common)
             return _("Link added.")
+        case "claim":
+            ts.ticket_claim(**common)
+            return _("The work order is yours now.")
         case "merge":
             into = (post.get("into") or "").strip()
             if not into:
@@ -333,7 +340,7 @@ def _run(user: User, ticket: Ticket, action: str, post: Any, version: int | None
 
 
 ACTIONS = {"reply", "note", "transfer", "escalate", "priority", "pend", "resume", "resolve", "confirm", "close",
-           "reopen", "link", "merge"}
+           "reopen", "link", "merge", "claim"}
 
 
 @login_required

@@ -169,11 +169,94 @@ def test_handoff_follows_the_route_of_the_guessed_category_K4(client, kb, custom
     t = Ticket.objects.get(number=r.json()["ticket_number"])
     assert (t.type, t.priority, t.assignee, t.channel) == ("fault", "high", centre["users"]["other"], "chat")
     assert "转入队列：热线二班" in t.description and r.json()["queued"] is False
+    # the order is in the team's queue: its lead sees it, and it carries a work-order category of its type
+    assert t.team == t2 and t.category.name == "宽带无法上网" and r.json()["category"] == "宽带无法上网"
 
     roam = ask(client, "去国外手机还能用吗").json()
     t = Ticket.objects.get(number=_handoff(client, roam["session_id"]).json()["ticket_number"])
     assert (t.type, t.assignee) == ("consultation", centre["users"]["agent2"])
     assert t.events.filter(kind="transfer").exists()
+    assert t.team == t1 and t.category.name == "国际漫游"
+    assert api_for("lead").get(f"/tickets/{t.number}").status_code == 200  # the team lead sees the team's hand-overs
+
+
+def test_handoff_with_nobody_free_waits_in_the_queue_until_claimed_K4(client, kb, customer, centre, api_for):
+    """A hand-over to a team with no front-line agent on duty is not left on the bot: it waits in
+    that team's queue (待认领) and the first agent of the team to claim it gets it."""
+    from kefu.accounts.models import Role, Team, User
+    from kefu.audit.models import AuditRecord
+    from kefu.tickets.models import Ticket
+
+    night = Team.objects.create(name="夜班")
+    api_for("supervisor").post("/bot/routes", {"match": "漫游", "team": "夜班"})
+    s = ask(client, "去国外手机还能用吗").json()
+    r = _handoff(client, s["session_id"]).json()
+    t = Ticket.objects.get(number=r["ticket_number"])
+    assert r["queued"] is True and t.assignee is None and t.assignee_department is None and t.team == night
+    assert t.status == "new" and t.owner.username == "kefu-bot"
+    assert AuditRecord.objects.filter(action="ticket.queue", object_id=str(t.pk)).exists()
+    sup = api_for("supervisor")
+    assert [i["number"] for i in sup.get("/tickets", assignee="none").json()["items"]] == [t.number]
+    # outside the team an agent does not even see it; inside, the first to claim it wins
+    assert api_for("agent").post(f"/tickets/{t.number}/actions/claim", {}).status_code == 404
+    a = User.objects.create_user("night1", role=Role.AGENT, agent_id="3001", team=night, display_name="夜班甲")
+    User.objects.create_user("night2", role=Role.AGENT, agent_id="3002", team=night, display_name="夜班乙")
+    from kefu.accounts.services import token_create
+
+    n1 = type(sup)(token_create(user=a)[1], "zh-hans")
+    n2 = type(sup)(token_create(user=User.objects.get(username="night2"))[1], "zh-hans")
+    assert [i["number"] for i in n2.get("/tickets", assignee="none").json()["items"]] == [t.number]
+    done = n1.post(f"/tickets/{t.number}/actions/claim", {})
+    assert done.status_code == 200, done.content
+    t.refresh_from_db()
+    assert t.assignee == a and t.status == "in_progress" and t.owner.username == "kefu-bot"
+    late = n2.post(f"/tickets/{t.number}/actions/claim", {})
+    assert late.status_code == 409 and "夜班甲" in late.json()["error"]["message"]
+    assert n2.get("/tickets", assignee="none").json()["items"] == []
+    # a bad version is refused and changes nothing
+    assert n1.post(f"/tickets/{t.number}/actions/claim", {"version": 0}).status_code == 422
+
+
+def test_the_queue_tab_and_the_claim_button_K4(client, kb, customer, centre):
+    from kefu.accounts.models import Role, Team, User
+    from kefu.knowledge.models import HandoffRoute
+    from kefu.tickets.models import Ticket
+
+    night = Team.objects.create(name="夜班")
+    HandoffRoute.objects.create(match="", team=night)
+    s = ask(client, "宽带上不了网").json()
+    t = Ticket.objects.get(number=_handoff(client, s["session_id"]).json()["ticket_number"])
+    agent = User.objects.create_user("night1", role=Role.AGENT, agent_id="3001", team=night, display_name="夜班甲")
+    client.force_login(agent)
+    page = client.get("/w/?tab=queue", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert t.number in page and "待认领" in page
+    detail = client.get(f"/w/t/{t.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "认领" in detail and 'id="claim-btn"' in detail
+    token = detail.split('name="form_token" value="')[1].split('"')[0]
+    r = client.post(f"/w/t/{t.pk}/do/claim/", {"version": t.version, "form_token": token}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert r.status_code == 302
+    t.refresh_from_db()
+    assert t.assignee == agent
+    assert t.number not in client.get("/w/?tab=queue").content.decode()
+    timeline = client.get(f"/w/t/{t.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "转入夜班的队列" in timeline and 'id="claim-btn"' not in timeline
+
+
+def test_a_route_may_name_the_work_order_category_K4(client, kb, customer, centre, api_for):
+    from kefu.tickets.models import Ticket
+
+    sup = api_for("supervisor")
+    made = sup.post("/bot/routes", {"match": "宽带", "team": "热线二班", "ticket_type": "fault",
+                                    "ticket_category": "fault-broadband-slow"})
+    assert made.status_code == 200 and made.json()["ticket_category"] == "fault-broadband-slow"
+    s = ask(client, "宽带上不了网").json()
+    t = Ticket.objects.get(number=_handoff(client, s["session_id"]).json()["ticket_number"])
+    assert t.category.code == "fault-broadband-slow"
+    wrong = sup.post("/bot/routes", {"match": "宽带", "team": "热线二班", "ticket_type": "fault", "ticket_category": "complaint-attitude"})
+    assert wrong.status_code == 422 and "类型" in wrong.json()["error"]["fields"]["ticket_category"]
+    unknown = sup.post("/bot/routes", {"match": "宽带", "team": "热线二班", "ticket_category": "没有这个分类"})
+    assert unknown.status_code == 422 and "ticket_category" in unknown.json()["error"]["fields"]
+    assert sup.get("/bot/routes").json()["items"][0]["ticket_category"] == "fault-broadband-slow"  # unchanged
 
 
 def test_handoff_without_routes_guesses_the_type_and_skips_back_office_K4(client, kb, customer, centre):
@@ -211,6 +294,7 @@ def test_only_supervisors_change_routes_and_every_change_is_audited_K4(api_for, 
     changed = sup.post("/bot/routes", {"match": "服务/投诉", "team": "热线二班", "ticket_type": "complaint"}).json()
     assert changed["id"] == made["id"] and changed["team"] == "热线二班" and HandoffRoute.objects.count() == 1
     assert [i["match"] for i in sup.get("/bot/routes").json()["items"]] == ["服务/投诉"]
+    assert api_for("agent").get("/bot/routes").status_code == 403  # who gets which customers is the supervisors' business
     assert AuditRecord.objects.filter(action="kb.handoff_route").count() == 2
     assert api_for("agent").client.delete(f"/api/v1/bot/routes/{made['id']}", **api_for("agent").headers).status_code == 403
     assert sup.client.delete(f"/api/v1/bot/routes/{made['id']}", **sup.headers).status_code == 204
