@@ -9,7 +9,7 @@ import unicodedata
 import uuid
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from kefu.accounts.models import Role, User
@@ -57,28 +57,42 @@ def bot_ask(*, question: Any, session_id: str | None = None) -> dict[str, Any]:
         result = engine.answer(text, context=context)
     except EmptyQuestion:
         raise ValidationFailed(fields={"question": _("Ask a question.")}, code="empty_question") from None
-    ids = [int(result.item_id)] if result.item_id else []
-    ids += [int(s) for s in result.suggestions]
-    items = KnowledgeItem.objects.select_related("published").defer("published__vector").in_bulk(ids)
-    item = items.get(int(result.item_id)) if result.item_id else None
     mode = result.mode if result.mode in ("answer", "suggest", "handoff") else ("handoff" if result.handoff else "answer")
-    with transaction.atomic():  # after the engine: no write transaction is held while it ranks
-        if session is None:
-            session = BotSession.objects.create(id=uuid.uuid4())
-        turn = BotTurn.objects.create(
-            session=session, question=text[:2000], item=item, mode=mode, confidence=round(result.confidence, 4),
-            suggestions=[int(s) for s in result.suggestions],
-        )
+    # The answer and the suggested questions come from the engine's copy of the published versions
+    # (what it ranked); the database is not read again on the way out.
+    found = {i: v for i in [result.item_id, *result.suggestions] if i and (v := engine.get(i)) is not None}
+    item = found.get(result.item_id) if result.item_id else None
+    new_session = session is None
+
+    def store() -> BotTurn:
+        nonlocal session
+        with transaction.atomic():  # after the engine: no write transaction is held while it ranks
+            if new_session:
+                session = BotSession.objects.create(id=uuid.uuid4())
+            return BotTurn.objects.create(
+                session=session, question=text[:2000], item_id=int(item.id) if item else None, mode=mode,
+                confidence=round(result.confidence, 4), suggestions=[int(i) for i in result.suggestions if i in found],
+            )
+
+    try:
+        turn = store()
+    except IntegrityError:
+        # An item deleted outright a moment ago that the index has not dropped yet: leave it out.
+        alive = {str(pk) for pk in KnowledgeItem.objects.filter(pk__in=[int(i) for i in found]).values_list("pk", flat=True)}
+        found = {i: v for i, v in found.items() if i in alive}
+        if item is not None and item.id not in alive:
+            item, mode = None, "suggest" if found else "handoff"
+        turn = store()
     suggestions = [
-        {"item_id": items[int(s)].pk, "external_id": items[int(s)].external_id, "question": items[int(s)].published.question}
-        for s in result.suggestions if int(s) in items and items[int(s)].published
+        {"item_id": int(s.id), "external_id": s.external_id, "question": s.question}
+        for s in (found.get(i) for i in result.suggestions) if s is not None
     ]
-    answer = item.published.answer if item is not None and item.published else None
+    answer = item.answer if item is not None else None
     if mode == "suggest" and suggestions:
         answer = str(_("Did you mean: %(list)s") % {"list": "；".join(s["question"] for s in suggestions)})
     return {
         "session_id": str(session.pk), "turn_id": turn.pk, "answer": answer,
-        "item_id": item.pk if item else None, "external_id": item.external_id if item else None,
+        "item_id": int(item.id) if item else None, "external_id": item.external_id if item else None,
         "confidence": round(result.confidence, 4), "suggestions": suggestions, "handoff": mode == "handoff",
     }
 

@@ -73,7 +73,7 @@ def _kb_item(item: KnowledgeItem) -> KBItem:
     assert v is not None
     return KBItem(id=str(item.pk), question=v.question, answer=v.answer,
                   similar_questions=tuple(v.similar_questions), category=item.category,
-                  public=item.audience == Audience.PUBLIC)
+                  public=item.audience == Audience.PUBLIC, external_id=item.external_id)
 
 
 def _in_force(item: KnowledgeItem, now: datetime) -> bool:

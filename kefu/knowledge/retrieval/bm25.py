@@ -266,15 +266,15 @@ class BM25Index:
         if mask is not None:
             slots = slots[mask[slots]]
         scores = sums[slots]
-        best: dict[int, tuple[float, int]] = {}
-        for i in _top(scores, k * fan_out):
-            slot = int(slots[i])
-            g = int(self._group[slot])
-            if g not in best:
-                best[g] = (float(scores[i]), slot)
-                if len(best) >= k:
-                    break
-        return [(g, s, slot) for g, (s, slot) in best.items()]
+        order = _top(scores, k * fan_out)
+        if not len(order):
+            return []
+        top_slots = slots[order]
+        groups = self._group[top_slots]
+        # each group at its best slot: its first place in the ranked order; the k best of those
+        _, first = np.unique(groups, return_index=True)
+        first = np.sort(first)[:k]
+        return list(zip(groups[first].tolist(), scores[order[first]].tolist(), top_slots[first].tolist()))
 
 
 def _matched(sums: np.ndarray) -> np.ndarray:

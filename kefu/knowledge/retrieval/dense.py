@@ -23,8 +23,8 @@ import math
 import os
 import struct
 import threading
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -228,6 +228,30 @@ class FusedEncoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._fuse(self._each("encode_passages", texts))
+
+    def begin_query(self, text: str) -> Callable[[], np.ndarray]:
+        """One query's vector in two steps: the first part now, the others in a thread of their own
+        started afterwards; the returned function waits for them and gives the fused vector. The
+        caller does its own work between the two (``Engine._prepare``)."""
+        first = self.parts[0][0].encode_queries([text])
+        box: dict[str, Any] = {}
+
+        def rest() -> None:
+            try:
+                box["mats"] = [e.encode_queries([text]) for e, _w in self.parts[1:]]
+            except BaseException as exc:  # noqa: BLE001 — handed to the caller by finish()
+                box["error"] = exc
+
+        worker = threading.Thread(target=rest, name="kefu-query-encoder", daemon=True)
+        worker.start()
+
+        def finish() -> np.ndarray:
+            worker.join()
+            if "error" in box:
+                raise box["error"]
+            return self._fuse([first, *box["mats"]])[0]
+
+        return finish
 
     def part_cosines(self, rows: np.ndarray, qvec: np.ndarray) -> list[np.ndarray]:
         """Each part's own cosine of ``rows`` (fused vectors) with ``qvec``."""
