@@ -40,6 +40,16 @@ class ReviewIn(Strict):
     note: str = Field(default="", max_length=500)
 
 
+class ReviseIn(Strict):
+    question: str = Field(min_length=1, max_length=300)
+    answer: str = Field(min_length=1, max_length=20000)
+    similar_questions: list[str] = Field(default_factory=list, max_length=50)
+
+
+class ArchiveIn(Strict):
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class FlowStartIn(Strict):
     flow: str = Field(min_length=1, max_length=64)
 
@@ -66,6 +76,31 @@ def submit(request: HttpRequest, version_id: int) -> dict[str, Any]:
 def review(request: HttpRequest, version_id: int, payload: ReviewIn) -> dict[str, Any]:
     v = services.version_review(actor=request.user, version_id=version_id, approve=payload.approve, note=payload.note)  # type: ignore[arg-type]
     return {"id": v.pk, "status": v.status}
+
+
+@router.get("/kb/versions", response=dict[str, Any], summary="The review queue (status=in_review) or the drafts (status=draft)")
+def versions(request: HttpRequest, status: str = "in_review") -> dict[str, Any]:
+    rows = selectors.versions_waiting(viewer=request.user, status=status)  # type: ignore[arg-type]
+    return {"items": [selectors.version_present(v) for v in rows], "next": None}
+
+
+@router.get("/kb/items/{item_id}", response=dict[str, Any], summary="An item with every version: who changed what")
+def item_detail(request: HttpRequest, item_id: int) -> dict[str, Any]:
+    item, history = selectors.item_history(viewer=request.user, item_id=item_id)  # type: ignore[arg-type]
+    return {**selectors.item_present(item), "archived": item.archived,
+            "versions": [selectors.version_present(v) for v in history]}
+
+
+@router.post("/kb/items/{item_id}/versions", response={201: dict[str, Any]}, summary="Revise an item: a new draft version")
+def revise(request: HttpRequest, item_id: int, payload: ReviseIn) -> Any:
+    v = services.item_revise(actor=request.user, item_id=item_id, **payload.model_dump())  # type: ignore[arg-type]
+    return Reply(201, {"id": v.pk, "number": v.number, "status": v.status})
+
+
+@router.post("/kb/items/{item_id}/archive", response=dict[str, Any], summary="Take an item out of service")
+def archive(request: HttpRequest, item_id: int, payload: ArchiveIn) -> dict[str, Any]:
+    item = services.item_archive(actor=request.user, item_id=item_id, reason=payload.reason)  # type: ignore[arg-type]
+    return {"id": item.pk, "archived": item.archived}
 
 
 @router.post("/kb/import", response=dict[str, Any], summary="Import JSON lines (all or nothing)",

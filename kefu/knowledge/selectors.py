@@ -6,10 +6,12 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from kefu.core.errors import NotFound
+from kefu.accounts.models import User
+from kefu.core.errors import NotFound, PermissionDenied, ValidationFailed
 
-from .models import Audience, Flow, FlowRun, KnowledgeItem
+from .models import Audience, Flow, FlowRun, ItemVersion, KnowledgeItem, VersionStatus
 
 
 def published_items(*, audience: str | None = None) -> QuerySet[KnowledgeItem]:
@@ -104,6 +106,12 @@ def kb_categories() -> list[str]:
     return sorted({c.split("/")[0] for c in rows if c})
 
 
+def kb_category_paths() -> list[str]:
+    """Every category path in use (宽带/故障 …), for the editors' category field."""
+    rows = KnowledgeItem.objects.exclude(category="").order_by().values_list("category", flat=True).distinct()
+    return sorted(set(rows))
+
+
 # --- troubleshooting flows and the bot conversation ---------------------------------------------------
 
 
@@ -164,3 +172,59 @@ def run_view(run: FlowRun) -> dict[str, Any]:
     if out["current"]:
         out["current"]["choices"] = list(enumerate(out["current"]["options"]))
     return out
+
+
+# --- knowledge editors (K1): the review queue, drafts, one item's history ---------------------------
+
+
+def may_edit(user: User) -> bool:
+    from .services import EDITOR_ROLES
+
+    return bool(user.is_active and (user.role in EDITOR_ROLES or user.is_superuser))
+
+
+def may_review(user: User) -> bool:
+    from .services import REVIEWER_ROLES
+
+    return bool(user.is_active and (user.role in REVIEWER_ROLES or user.is_superuser))
+
+
+def _require_editor(user: User) -> None:
+    if not may_edit(user):
+        raise PermissionDenied(_("Your role cannot edit the knowledge base."), code="role_not_allowed")
+
+
+def versions_waiting(*, viewer: User, status: str, limit: int = 100) -> list[ItemVersion]:
+    """Versions in review (every editor sees the queue) or drafts (a team lead their own, a
+    reviewer every draft), oldest first — the longest-waiting is reviewed first."""
+    _require_editor(viewer)
+    if status not in (VersionStatus.IN_REVIEW, VersionStatus.DRAFT):
+        raise ValidationFailed(fields={"status": _("Only “in_review” or “draft”.")})
+    qs = ItemVersion.objects.filter(status=status).select_related("item", "item__published", "author", "reviewer")
+    if status == VersionStatus.DRAFT and not may_review(viewer):
+        qs = qs.filter(author=viewer)
+    return list(qs.defer("vector", "item__published__vector").order_by("created_at", "pk")[:limit])
+
+
+def version_present(v: ItemVersion) -> dict[str, Any]:
+    item, live = v.item, v.item.published
+    return {
+        "id": v.pk, "item_id": item.pk, "external_id": item.external_id, "number": v.number, "status": v.status,
+        "question": v.question, "similar_questions": v.similar_questions, "answer": v.answer,
+        "category": item.category, "audience": item.audience, "kind": item.kind,
+        "author": v.author.label if v.author else None, "reviewer": v.reviewer.label if v.reviewer else None,
+        "review_note": v.review_note, "created_at": v.created_at.isoformat(),
+        "reviewed_at": v.reviewed_at.isoformat() if v.reviewed_at else None,
+        "published_version": live.number if live and live.pk != v.pk else None,
+        "published_question": live.question if live and live.pk != v.pk else None,
+    }
+
+
+def item_history(*, viewer: User, item_id: int) -> tuple[KnowledgeItem, list[ItemVersion]]:
+    """An item and every version of it, newest first: who wrote what, who reviewed it, when (K1)."""
+    _require_editor(viewer)
+    item = KnowledgeItem.objects.select_related("published").defer("published__vector").filter(pk=item_id).first()
+    if item is None:
+        raise NotFound(_("No knowledge item with this id."), code="kb_item_not_found")
+    versions = list(item.versions.select_related("author", "reviewer").defer("vector").order_by("-number"))
+    return item, versions

@@ -169,6 +169,8 @@ def version_review(*, actor: User, version_id: int, approve: bool, note: str = "
 @transaction.atomic
 def item_archive(*, actor: User, item_id: int, reason: str) -> KnowledgeItem:
     _require(actor, REVIEWER_ROLES, _("Your role cannot review knowledge."))
+    if not (reason or "").strip():
+        raise ValidationFailed(fields={"reason": _("Say why it is taken out of service.")})
     item = KnowledgeItem.objects.select_for_update().filter(pk=item_id).first()
     if item is None:
         raise NotFound(code="kb_item_not_found")

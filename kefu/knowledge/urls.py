@@ -14,6 +14,14 @@ urlpatterns = [
     path("portal/bot/new/", views.bot_restart, name="bot_restart"),
     # the agent workspace
     path("w/kb/", views.kb_search, name="search"),
+    # knowledge editors (知识管理)
+    path("w/kb/manage/", views.manage, name="manage"),
+    path("w/kb/manage/new/", views.manage_new, name="manage_new"),
+    path("w/kb/versions/<int:version_id>/submit/", views.version_submit, name="version_submit"),
+    path("w/kb/versions/<int:version_id>/review/", views.version_review, name="version_review"),
+    path("w/kb/items/<int:item_id>/", views.item_page, name="item"),
+    path("w/kb/items/<int:item_id>/revise/", views.item_revise, name="item_revise"),
+    path("w/kb/items/<int:item_id>/archive/", views.item_archive, name="item_archive"),
     path("w/t/<str:ticket_id>/kb/assist/", views.assist, name="assist"),
     path("w/t/<str:ticket_id>/kb/flow/", views.flow_panel, name="flow"),
     path("w/t/<str:ticket_id>/kb/flow/start/", views.flow_start, name="flow_start"),

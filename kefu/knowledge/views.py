@@ -10,6 +10,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,6 +26,7 @@ from kefu.tickets.models import Ticket
 from kefu.tickets.selectors import access_ticket
 
 from . import bot, selectors, services
+from .models import Audience, ItemKind
 
 BOT_SESSION = "kb_bot_session"  # the bot conversation's id, so that follow-ups keep their context
 BOT_PERSON = "kb_bot_person"  # the customer asked for a person: show the hand-over form
@@ -152,7 +155,7 @@ def kb_search(request: HttpRequest) -> HttpResponse:
     q = (request.GET.get("q") or "").strip()
     category = (request.GET.get("category") or "").strip()
     ctx: dict[str, Any] = {"q": q, "category": category, "categories": selectors.kb_categories(), "hits": None,
-                           "field_errors": {}}
+                           "field_errors": {}, "may_edit": selectors.may_edit(_user(request))}
     status = 200
     if q:
         try:
@@ -245,3 +248,143 @@ def flow_answer(request: HttpRequest, ticket_id: str, run_id: int) -> HttpRespon
     except KefuError as e:
         return _flow_render(request, ticket, status=e.status, **_err(e))
     return _flow_done(request, ticket, done.finished_at is not None)
+
+
+# --- knowledge editors (K1): 知识管理 — the review queue, drafts, the bot's unanswered questions -------
+
+
+def _require_editor(user: User) -> None:
+    if not selectors.may_edit(user):
+        raise DjangoPermissionDenied()
+
+
+def _lines(raw: str) -> list[str]:
+    return [s.strip() for s in (raw or "").splitlines() if s.strip()]
+
+
+def _manage_render(request: HttpRequest, *, status: int = 200, **extra: Any) -> HttpResponse:
+    user = _user(request)
+    new_q = (request.GET.get("new") or "").strip()[:services.MAX_QUESTION]
+    ctx: dict[str, Any] = {
+        "review": [selectors.version_present(v) for v in selectors.versions_waiting(viewer=user, status="in_review")],
+        "drafts": [selectors.version_present(v) for v in selectors.versions_waiting(viewer=user, status="draft")],
+        "unanswered": bot.unanswered_report(limit=20),
+        "may_review": selectors.may_review(user), "me": user.label,
+        "form": {"question": new_q} if new_q else {}, "field_errors": {}, "error": "", "open_new": bool(new_q),
+        "kinds": ItemKind.choices, "audiences": Audience.choices, "categories": selectors.kb_category_paths(),
+    }
+    ctx.update(extra)
+    return render(request, "knowledge/manage.html", ctx, status=status)
+
+
+@login_required
+def manage(request: HttpRequest) -> HttpResponse:
+    _require_editor(_user(request))
+    return _manage_render(request)
+
+
+@login_required
+@require_POST
+def manage_new(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _require_editor(user)
+    post = request.POST
+    try:
+        with transaction.atomic():  # created and, when asked, sent for review — or nothing at all
+            item = services.item_create(
+                actor=user, question=post.get("question", ""), answer=post.get("answer", ""),
+                similar_questions=_lines(post.get("similar_questions", "")), kind=post.get("kind", "faq"),
+                category=post.get("category", ""), audience=post.get("audience", "public"),
+            )
+            if post.get("then") == "submit":
+                services.version_submit(actor=user, version_id=item.versions.get().pk)
+    except KefuError as e:
+        return _manage_render(request, status=e.status, form=post.dict(), open_new=True, **_err(e))
+    messages.success(request, _("Sent for review.") if post.get("then") == "submit" else _("Draft saved."))
+    return redirect("kb:item", item_id=item.pk)
+
+
+@login_required
+@require_POST
+def version_submit(request: HttpRequest, version_id: int) -> HttpResponse:
+    user = _user(request)
+    _require_editor(user)
+    try:
+        v = services.version_submit(actor=user, version_id=version_id)
+    except KefuError as e:
+        return _manage_render(request, status=e.status, **_err(e))
+    messages.success(request, _("Sent for review."))
+    return redirect("kb:item", item_id=v.item_id)
+
+
+@login_required
+@require_POST
+def version_review(request: HttpRequest, version_id: int) -> HttpResponse:
+    user = _user(request)
+    _require_editor(user)
+    approve = request.POST.get("approve") == "1"
+    try:
+        services.version_review(actor=user, version_id=version_id, approve=approve, note=request.POST.get("note", ""))
+    except KefuError as e:
+        return _manage_render(request, status=e.status, review_error=version_id, **_err(e))
+    messages.success(request, _("Published.") if approve else _("Sent back to its author."))
+    return redirect("kb:manage")
+
+
+def _item_render(request: HttpRequest, item_id: int, *, status: int = 200, **extra: Any) -> HttpResponse:
+    user = _user(request)
+    item, history = selectors.item_history(viewer=user, item_id=item_id)
+    latest = history[0] if history else None
+    ctx: dict[str, Any] = {
+        "item": item,
+        "versions": [{**selectors.version_present(v), "created": v.created_at, "reviewed": v.reviewed_at} for v in history],
+        "form": {"question": latest.question, "answer": latest.answer,
+                 "similar_questions": "\n".join(latest.similar_questions)} if latest else {},
+        "field_errors": {}, "error": "", "may_review": selectors.may_review(user),
+    }
+    ctx.update(extra)
+    return render(request, "knowledge/item.html", ctx, status=status)
+
+
+@login_required
+def item_page(request: HttpRequest, item_id: int) -> HttpResponse:
+    _require_editor(_user(request))
+    try:
+        return _item_render(request, item_id)
+    except NotFound:
+        raise Http404() from None
+
+
+@login_required
+@require_POST
+def item_revise(request: HttpRequest, item_id: int) -> HttpResponse:
+    user = _user(request)
+    _require_editor(user)
+    post = request.POST
+    try:
+        with transaction.atomic():
+            v = services.item_revise(actor=user, item_id=item_id, question=post.get("question", ""),
+                                     answer=post.get("answer", ""), similar_questions=_lines(post.get("similar_questions", "")))
+            if post.get("then") == "submit":
+                services.version_submit(actor=user, version_id=v.pk)
+    except NotFound:
+        raise Http404() from None
+    except KefuError as e:
+        return _item_render(request, item_id, status=e.status, form=post.dict(), **_err(e))
+    messages.success(request, _("Sent for review.") if post.get("then") == "submit" else _("Draft saved."))
+    return redirect("kb:item", item_id=item_id)
+
+
+@login_required
+@require_POST
+def item_archive(request: HttpRequest, item_id: int) -> HttpResponse:
+    user = _user(request)
+    _require_editor(user)
+    try:
+        services.item_archive(actor=user, item_id=item_id, reason=request.POST.get("reason", "").strip())
+    except NotFound:
+        raise Http404() from None
+    except KefuError as e:
+        return _item_render(request, item_id, status=e.status, open_archive=True, **_err(e))
+    messages.success(request, _("Taken out of service: customers and agents no longer find it."))
+    return redirect("kb:item", item_id=item_id)

@@ -1,0 +1,171 @@
+"""知识管理, the knowledge editors' pages and API (K1): write an item, send it for review, a reviewer
+publishes it or sends it back with a note; revise a published item without disturbing what customers
+see; every version's author and reviewer kept; the bot's unanswered questions turned into items."""
+
+from __future__ import annotations
+
+import pytest
+
+from kefu.knowledge import search
+from kefu.knowledge.models import ItemVersion, KnowledgeItem
+from kefu.knowledge.selectors import kb_search
+
+pytestmark = pytest.mark.django_db
+
+ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+NEW = {"question": "宽带怎么办理移机？", "answer": "搬家后可在营业厅APP或拨打10000申请宽带移机，装维人员上门改线。",
+       "similar_questions": "搬家了宽带怎么办\n新家能接着用原来的宽带吗", "category": "宽带/办理", "kind": "faq",
+       "audience": "public", "then": "submit"}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_index():  # type: ignore[no-untyped-def]
+    search.reset()
+    yield
+    search.reset()
+
+
+def _login(client, centre, name):  # type: ignore[no-untyped-def]
+    client.force_login(centre["users"][name])
+    return client
+
+
+def test_write_send_for_review_and_publish_from_the_pages_K1(client, centre):
+    _login(client, centre, "lead")
+    page = client.get("/w/kb/manage/", **ZH).content.decode()
+    assert "知识管理" in page and "新建条目" in page
+    r = client.post("/w/kb/manage/new/", NEW, **ZH)
+    assert r.status_code == 302
+    item = KnowledgeItem.objects.get()
+    v = item.versions.get()
+    assert (v.status, v.author.username, v.similar_questions) == ("in_review", "lead", ["搬家了宽带怎么办", "新家能接着用原来的宽带吗"])
+    assert not kb_search(q="宽带移机")  # nothing is visible before a reviewer publishes it
+    listing = client.get("/w/kb/manage/", **ZH).content.decode()
+    assert "待审核（1）" in listing and f'id="approve-{v.pk}"' not in listing  # a team lead does not review
+    assert client.post(f"/w/kb/versions/{v.pk}/review/", {"approve": "1"}, **ZH).status_code == 403
+
+    _login(client, centre, "supervisor")
+    listing = client.get("/w/kb/manage/", **ZH).content.decode()
+    assert f'id="approve-{v.pk}"' in listing and "新条目" in listing
+    assert client.post(f"/w/kb/versions/{v.pk}/review/", {"approve": "1"}, **ZH).status_code == 302
+    v.refresh_from_db()
+    assert v.status == "published" and v.reviewer.username == "supervisor"
+    assert kb_search(q="宽带移机")[0]["id"] == item.pk
+    history = client.get(f"/w/kb/items/{item.pk}/", **ZH).content.decode()
+    assert "已发布" in history and "lead" in history and "supervisor" in history
+
+
+def test_the_author_cannot_approve_their_own_and_a_send_back_needs_a_note_K1(client, centre):
+    _login(client, centre, "supervisor")
+    client.post("/w/kb/manage/new/", NEW, **ZH)
+    v = ItemVersion.objects.get()
+    own = client.post(f"/w/kb/versions/{v.pk}/review/", {"approve": "1"}, **ZH)
+    assert own.status_code == 403 and "不能审核通过自己提交的修改" in own.content.decode()
+    _login(client, centre, "admin")
+    bare = client.post(f"/w/kb/versions/{v.pk}/review/", {"approve": "0", "note": "  "}, **ZH)
+    assert bare.status_code == 422 and "请说明需要修改的内容" in bare.content.decode()
+    v.refresh_from_db()
+    assert v.status == "in_review"
+    client.post(f"/w/kb/versions/{v.pk}/review/", {"approve": "0", "note": "补充移机费用"}, **ZH)
+    _login(client, centre, "supervisor")
+    drafts = client.get("/w/kb/manage/", **ZH).content.decode()
+    assert "补充移机费用" in drafts  # the author sees why it came back
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("question", "", "question"), ("answer", "   ", "answer"), ("kind", "poem", "kind"), ("audience", "all", "audience"),
+    ("question", "问" * 301, "question"),
+])
+def test_bad_input_names_the_field_and_writes_nothing_K1(client, centre, field, value, message):
+    _login(client, centre, "lead")
+    r = client.post("/w/kb/manage/new/", {**NEW, field: value}, **ZH)
+    assert r.status_code == 422
+    body = r.content.decode()
+    assert 'aria-invalid="true"' in body or "field-error" in body
+    assert KnowledgeItem.objects.count() == 0 and ItemVersion.objects.count() == 0
+    assert 'id="kb-new" open' in body  # the form stays open with what was typed
+    if field != "question":
+        assert NEW["question"] in body
+
+
+def test_a_revision_waits_for_review_while_the_published_version_serves_K1(client, centre):
+    from kefu.knowledge.services import item_create, version_review, version_submit
+
+    lead, sup = centre["users"]["lead"], centre["users"]["supervisor"]
+    item = item_create(actor=lead, question="宽带怎么办理移机？", answer="旧的答案：请到营业厅办理。")
+    version_submit(actor=lead, version_id=item.versions.get().pk)
+    version_review(actor=sup, version_id=item.versions.get().pk, approve=True)
+    _login(client, centre, "lead")
+    page = client.get(f"/w/kb/items/{item.pk}/", **ZH).content.decode()
+    assert "旧的答案" in page  # the revise form starts from the latest version
+    r = client.post(f"/w/kb/items/{item.pk}/revise/", {"question": "宽带怎么办理移机？", "answer": "新的答案：APP上即可申请移机。",
+                                                       "similar_questions": "搬家宽带", "then": "draft"}, **ZH)
+    assert r.status_code == 302
+    assert kb_search(q="宽带移机")[0]["answer"].startswith("旧的答案")
+    v2 = item.versions.get(number=2)
+    assert v2.status == "draft"
+    client.post(f"/w/kb/versions/{v2.pk}/submit/", **ZH)
+    version_review(actor=sup, version_id=v2.pk, approve=True)
+    assert kb_search(q="宽带移机")[0]["answer"].startswith("新的答案")
+    statuses = dict(item.versions.values_list("number", "status"))
+    assert statuses == {1: "archived", 2: "published"}
+    bad = client.post(f"/w/kb/items/{item.pk}/revise/", {"question": "宽带怎么办理移机？", "answer": ""}, **ZH)
+    assert bad.status_code == 422 and item.versions.count() == 2
+    assert client.get("/w/kb/items/999999/", **ZH).status_code == 404
+
+
+def test_taking_an_item_out_of_service_needs_a_reason_K1(client, centre):
+    from kefu.knowledge.services import item_create, version_review, version_submit
+
+    lead, sup = centre["users"]["lead"], centre["users"]["supervisor"]
+    item = item_create(actor=lead, question="宽带怎么办理移机？", answer="请到营业厅办理。")
+    version_submit(actor=lead, version_id=item.versions.get().pk)
+    version_review(actor=sup, version_id=item.versions.get().pk, approve=True)
+    _login(client, centre, "supervisor")
+    r = client.post(f"/w/kb/items/{item.pk}/archive/", {"reason": " "}, **ZH)
+    assert r.status_code == 422 and "停用" in r.content.decode()
+    assert kb_search(q="宽带移机")
+    assert client.post(f"/w/kb/items/{item.pk}/archive/", {"reason": "业务已下线"}, **ZH).status_code == 302
+    assert not kb_search(q="宽带移机")
+
+
+def test_only_editors_reach_the_pages_and_the_api_K1(client, centre, api_for):
+    for name in ("agent", "inspector", "auditor"):
+        _login(client, centre, name)
+        assert client.get("/w/kb/manage/").status_code == 403, name
+        assert client.post("/w/kb/manage/new/", NEW).status_code == 403, name
+        assert "kb-manage-link" not in client.get("/w/kb/").content.decode()
+    assert api_for("agent").get("/kb/versions").status_code == 403
+    _login(client, centre, "lead")
+    assert "kb-manage-link" in client.get("/w/kb/", **ZH).content.decode()
+
+
+def test_the_editors_api_K1(api_for, centre):
+    lead, sup = api_for("lead"), api_for("supervisor")
+    made = lead.post("/kb/items", {"question": "宽带怎么办理移机？", "answer": "请到营业厅办理。"}).json()
+    lead.post(f"/kb/versions/{made['version_id']}/submit")
+    queue = sup.get("/kb/versions", status="in_review").json()["items"]
+    assert [q["id"] for q in queue] == [made["version_id"]] and queue[0]["author"] == "lead(8001)"
+    assert sup.get("/kb/versions", status="published").status_code == 422
+    sup.post(f"/kb/versions/{made['version_id']}/review", {"approve": True})
+    rev = lead.post(f"/kb/items/{made['id']}/versions", {"question": "宽带怎么移机？", "answer": "APP申请。"})
+    assert rev.status_code == 201 and rev.json()["number"] == 2 and rev.json()["status"] == "draft"
+    assert lead.post(f"/kb/items/{made['id']}/versions", {"question": "", "answer": "x"}).status_code == 422
+    assert lead.post("/kb/items/999999/versions", {"question": "q", "answer": "a"}).status_code == 404
+    detail = sup.get(f"/kb/items/{made['id']}").json()
+    assert [(v["number"], v["status"]) for v in detail["versions"]] == [(2, "draft"), (1, "published")]
+    assert detail["versions"][1]["reviewer"] == "supervisor(9001)"
+    assert sup.post(f"/kb/items/{made['id']}/archive", {"reason": ""}).status_code == 422
+    assert lead.post(f"/kb/items/{made['id']}/archive", {"reason": "下线"}).status_code == 403
+    assert sup.post(f"/kb/items/{made['id']}/archive", {"reason": "下线"}).json()["archived"] is True
+
+
+def test_unanswered_questions_become_items_K1_K4(client, centre):
+    from kefu.knowledge.bot import bot_ask
+
+    bot_ask(question="你们公司的股票代码是多少")
+    _login(client, centre, "lead")
+    page = client.get("/w/kb/manage/", **ZH).content.decode()
+    assert "你们公司的股票代码是多少" in page and "写成新条目" in page
+    pre = client.get("/w/kb/manage/", {"new": "你们公司的股票代码是多少"}, **ZH).content.decode()
+    assert 'id="kb-new" open' in pre and 'value="你们公司的股票代码是多少"' in pre
