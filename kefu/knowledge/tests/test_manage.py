@@ -30,6 +30,17 @@ def _login(client, centre, name):  # type: ignore[no-untyped-def]
     return client
 
 
+def _published(centre, answer):  # type: ignore[no-untyped-def]
+    """An item a team lead wrote and a supervisor published."""
+    from kefu.knowledge.services import item_create, version_review, version_submit
+
+    lead, sup = centre["users"]["lead"], centre["users"]["supervisor"]
+    item = item_create(actor=lead, question="宽带怎么办理移机？", answer=answer)
+    version_submit(actor=lead, version_id=item.versions.get().pk)
+    version_review(actor=sup, version_id=item.versions.get().pk, approve=True)
+    return item
+
+
 def test_write_send_for_review_and_publish_from_the_pages_K1(client, centre):
     _login(client, centre, "lead")
     page = client.get("/w/kb/manage/", **ZH).content.decode()
@@ -89,12 +100,10 @@ def test_bad_input_names_the_field_and_writes_nothing_K1(client, centre, field, 
 
 
 def test_a_revision_waits_for_review_while_the_published_version_serves_K1(client, centre):
-    from kefu.knowledge.services import item_create, version_review, version_submit
+    from kefu.knowledge.services import version_review
 
-    lead, sup = centre["users"]["lead"], centre["users"]["supervisor"]
-    item = item_create(actor=lead, question="宽带怎么办理移机？", answer="旧的答案：请到营业厅办理。")
-    version_submit(actor=lead, version_id=item.versions.get().pk)
-    version_review(actor=sup, version_id=item.versions.get().pk, approve=True)
+    sup = centre["users"]["supervisor"]
+    item = _published(centre, "旧的答案：请到营业厅办理。")
     _login(client, centre, "lead")
     page = client.get(f"/w/kb/items/{item.pk}/", **ZH).content.decode()
     assert "旧的答案" in page  # the revise form starts from the latest version
@@ -115,12 +124,7 @@ def test_a_revision_waits_for_review_while_the_published_version_serves_K1(clien
 
 
 def test_taking_an_item_out_of_service_needs_a_reason_K1(client, centre):
-    from kefu.knowledge.services import item_create, version_review, version_submit
-
-    lead, sup = centre["users"]["lead"], centre["users"]["supervisor"]
-    item = item_create(actor=lead, question="宽带怎么办理移机？", answer="请到营业厅办理。")
-    version_submit(actor=lead, version_id=item.versions.get().pk)
-    version_review(actor=sup, version_id=item.versions.get().pk, approve=True)
+    item = _published(centre, "请到营业厅办理。")
     _login(client, centre, "supervisor")
     r = client.post(f"/w/kb/items/{item.pk}/archive/", {"reason": " "}, **ZH)
     assert r.status_code == 422 and "停用" in r.content.decode()
