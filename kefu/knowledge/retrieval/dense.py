@@ -351,6 +351,9 @@ class DenseIndex:
         self._mat = np.zeros((16, dim), dtype=np.float32)
         self._row_group = np.full(16, -1, dtype=np.int64)
         self._rows_of: dict[int, np.ndarray] = {}
+        # the same, as a table: each group's row numbers padded with -1, so that the rows of many
+        # groups are gathered in one step (``rows_for``) instead of a Python loop over them
+        self._grp_rows = np.full((16, 8), -1, dtype=np.int64)
         self._free: list[int] = []
         self._n = 0  # high-water mark of used rows
         self._cent = np.zeros((16, self.cdim), dtype=np.float32)
@@ -371,6 +374,7 @@ class DenseIndex:
             self._grow_groups(groups - len(self._cent))
 
     def _grow_groups(self, extra: int) -> None:
+        self._grp_rows = np.vstack([self._grp_rows, np.full((extra, self._grp_rows.shape[1]), -1, dtype=np.int64)])
         self._cent = np.vstack([self._cent, np.zeros((extra, self.cdim), dtype=np.float32)])
         self._cent_alive = np.concatenate([self._cent_alive, np.zeros(extra, dtype=bool)])
         self._ans = np.vstack([self._ans, np.zeros((extra, self.dim), dtype=np.float32)])
@@ -410,6 +414,11 @@ class DenseIndex:
         self._rows_of[group] = rows
         if group >= len(self._cent):
             self._grow_groups(max(group + 1 - len(self._cent), len(self._cent)))
+        if len(rows) > self._grp_rows.shape[1]:
+            wider = np.full((len(self._grp_rows), max(len(rows), 2 * self._grp_rows.shape[1])), -1, dtype=np.int64)
+            wider[:, : self._grp_rows.shape[1]] = self._grp_rows
+            self._grp_rows = wider
+        self._grp_rows[group, : len(rows)] = rows
         cent = _normalise(vectors[:, : self.cdim].mean(axis=0))[0]
         self._cent[group] = cent
         self._cent_alive[group] = True
@@ -423,6 +432,7 @@ class DenseIndex:
         rows = self._rows_of.pop(group, None)
         if rows is None:
             return False
+        self._grp_rows[group] = -1
         self._mat[rows] = 0.0
         self._row_group[rows] = -1
         self._free.extend(int(r) for r in rows)
@@ -484,6 +494,19 @@ class DenseIndex:
         """The row numbers of the item's question vectors, in question order."""
         return self._rows_of[group]
 
+    def rows_for(self, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The row numbers of the given groups' question vectors, group after group in question
+        order, and how many each group has (0: no vectors)."""
+        g = np.asarray(groups, dtype=np.int64)
+        if len(g) and int(g.max()) >= len(self._grp_rows):  # groups never given vectors
+            table = np.full((len(g), self._grp_rows.shape[1]), -1, dtype=np.int64)
+            known = g < len(self._grp_rows)
+            table[known] = self._grp_rows[g[known]]
+        else:
+            table = self._grp_rows[g]
+        valid = table >= 0
+        return table[valid], valid.sum(axis=1)
+
     def matrix_rows(self, rows: np.ndarray) -> np.ndarray:
         """The vectors of the given row numbers (a copy)."""
         return self._mat[rows]
@@ -540,9 +563,8 @@ class DenseIndex:
         if not len(cand):
             return []
         # The candidates' rows scored in one product; each item keeps its best question.
-        rows = [self._rows_of[int(g)] for g in cand]
-        lens = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-        sims = self._mat[np.concatenate(rows)] @ q
+        rows, lens = self.rows_for(cand)
+        sims = self._mat[rows] @ q
         starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
         best_s = np.maximum.reduceat(sims, starts)
         top = np.argsort(-best_s, kind="stable")[:k]

@@ -648,13 +648,11 @@ class Engine:
         cov_l = [sum(map(idf_of, toks & origset)) for e in ents for toks in e.q_tokens]  # type: ignore[union-attr]
         inter_l = [len(qbg & bg) for e in ents for bg in e.q_bigrams]  # type: ignore[union-attr]
         exact = np.fromiter((q.content in e.q_content for e in ents), dtype=np.float64, count=len(ents))  # type: ignore[union-attr]
-        dense_rows: list[np.ndarray] = []
         has_vec = np.zeros(len(nums), dtype=bool)
+        vec_rows = np.zeros(0, dtype=np.int64)
         if use_dense:
-            for ci, g in enumerate(nums):
-                if g in self._dense:  # type: ignore[operator]
-                    has_vec[ci] = True
-                    dense_rows.append(self._dense.rows_of(g))  # type: ignore[union-attr]
+            vec_rows, vec_lens = self._dense.rows_for(np.array(nums, dtype=np.int64))  # type: ignore[union-attr]
+            has_vec = vec_lens > 0
         w_q = w_all[pairs[0]] / w_self
         b_q = b_all[pairs[1]] / b_self
         cov_q = np.array(cov_l) / idf_total
@@ -670,11 +668,11 @@ class Engine:
         ca = np.zeros(len(nums))
         cb = np.zeros(len(nums))
         cans = np.zeros(len(nums))
-        if dense_rows:
+        if len(vec_rows):
             cans[has_vec] = self._dense.answer_scores(  # type: ignore[union-attr]
                 np.array(nums, dtype=np.int64)[has_vec], q.qvec)
-            on = has_vec[seg]  # the pairs whose item has vectors, in the same order as dense_rows
-            mat = self._dense.matrix_rows(np.concatenate(dense_rows))  # type: ignore[union-attr]
+            on = has_vec[seg]  # the pairs whose item has vectors, in the same order as vec_rows
+            mat = self._dense.matrix_rows(vec_rows)  # type: ignore[union-attr]
             c_q[on] = (mat @ q.qvec).astype(np.float64)
             vstarts = np.concatenate(([0], np.cumsum(counts[has_vec])[:-1])).astype(np.int64)
             if split is not None:

@@ -154,3 +154,20 @@ def test_e5_vectors_do_not_depend_on_the_threads_K4(monkeypatch: pytest.MonkeyPa
         assert enc.last_threads == (n if enc._set_threads is not None else 1)
     assert np.allclose(vecs[1], vecs[2], atol=1e-5)
     assert np.allclose(enc.encode_passages(texts[:1]), vecs[1][:1], atol=1e-5)  # symmetric: same prefix
+
+
+def test_the_row_table_follows_adds_replacements_and_removals_K5():
+    """``rows_for`` (one gather for many items) gives what ``rows_of`` gives, item by item, through
+    replacements that reuse freed rows, an item wider than the table and groups never given vectors."""
+    rng = np.random.default_rng(7)
+    index = DenseIndex(8, exact_rows=10)
+    for g in range(30):
+        index.add(g, rng.normal(size=(1 + g % 5, 8)).astype(np.float32))
+    index.remove(4)
+    index.add(7, rng.normal(size=(2, 8)).astype(np.float32))  # replaced: fewer rows, some reused
+    index.add(31, rng.normal(size=(20, 8)).astype(np.float32))  # wider than the table was
+    groups = np.array([0, 4, 7, 12, 31, 29, 500], dtype=np.int64)  # 4 removed, 500 never added
+    rows, lens = index.rows_for(groups)
+    expect = [index.rows_of(int(g)) if int(g) in index else np.zeros(0, dtype=np.int64) for g in groups]
+    assert lens.tolist() == [len(e) for e in expect] and lens[1] == 0 and lens[-1] == 0
+    assert rows.tolist() == np.concatenate(expect).tolist()
