@@ -165,7 +165,8 @@ def main() -> int:
                     "vectors_all_est_s": round(full_s)})
     real_target = args.items if full_s <= args.vector_budget else max(n_base, int(rate * args.vector_budget))
     t0 = time.perf_counter()
-    while time.perf_counter() - t0 < args.vector_budget and done < real_target:
+    # the demo items themselves always (their vectors are what the other items copy), then the budget
+    while (time.perf_counter() - t0 < args.vector_budget or done < n_base) and done < real_target:
         n = search.compute_vectors(limit=min(200, real_target - done))
         if not n:
             break
