@@ -272,7 +272,15 @@ def _manage_render(request: HttpRequest, *, status: int = 200, **extra: Any) -> 
         "may_review": selectors.may_review(user), "me": user.label,
         "form": {"question": new_q} if new_q else {}, "field_errors": {}, "error": "", "open_new": bool(new_q),
         "kinds": ItemKind.choices, "audiences": Audience.choices, "categories": selectors.kb_category_paths(),
+        "route_form": {}, "route_errors": {},
     }
+    if ctx["may_review"]:  # where hand-overs go: the supervisors' business (K4)
+        from kefu.accounts.models import Team
+        from kefu.tickets.models import Category, Priority, TicketType
+
+        ctx.update(routes=bot.handoff_routes(actor=user), teams=list(Team.objects.order_by("name")),
+                   ticket_types=TicketType.choices, priorities=Priority.choices,
+                   ticket_categories=list(Category.objects.filter(active=True, parent__isnull=False).order_by("position")))
     ctx.update(extra)
     return render(request, "knowledge/manage.html", ctx, status=status)
 
@@ -388,3 +396,33 @@ def item_archive(request: HttpRequest, item_id: int) -> HttpResponse:
         return _item_render(request, item_id, status=e.status, open_archive=True, **_err(e))
     messages.success(request, _("Taken out of service: customers and agents no longer find it."))
     return redirect("kb:item", item_id=item_id)
+
+
+@login_required
+@require_POST
+def route_save(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _require_editor(user)
+    post = request.POST
+    try:
+        bot.handoff_route_set(actor=user, match=post.get("match", ""), team=post.get("team", ""),
+                              ticket_type=post.get("ticket_type", ""), priority=post.get("priority", "normal"),
+                              ticket_category=post.get("ticket_category", ""), active=post.get("active") == "on")
+    except KefuError as e:
+        return _manage_render(request, status=e.status, route_form=post.dict(), route_errors={k: str(v) for k, v in e.fields.items()},
+                              error=str(e.message), field_errors={})
+    messages.success(request, _("Hand-over route saved."))
+    return redirect(reverse("kb:manage") + "#kb-routes")
+
+
+@login_required
+@require_POST
+def route_delete(request: HttpRequest, route_id: int) -> HttpResponse:
+    user = _user(request)
+    _require_editor(user)
+    try:
+        bot.handoff_route_delete(actor=user, route_id=route_id)
+    except KefuError as e:
+        return _manage_render(request, status=e.status, error=str(e.message))
+    messages.success(request, _("Hand-over route removed."))
+    return redirect(reverse("kb:manage") + "#kb-routes")

@@ -173,3 +173,33 @@ def test_unanswered_questions_become_items_K1_K4(client, centre):
     assert "你们公司的股票代码是多少" in page and "写成新条目" in page
     pre = client.get("/w/kb/manage/", {"new": "你们公司的股票代码是多少"}, **ZH).content.decode()
     assert 'id="kb-new" open' in pre and 'value="你们公司的股票代码是多少"' in pre
+
+
+def test_supervisors_set_the_hand_over_routes_on_the_page_K4(client, centre):
+    from kefu.audit.models import AuditRecord
+    from kefu.knowledge.models import HandoffRoute
+
+    _login(client, centre, "lead")
+    assert 'id="kb-routes"' not in client.get("/w/kb/manage/", **ZH).content.decode()  # not a lead's business
+    assert client.post("/w/kb/routes/", {"match": "宽带", "team": centre["teams"][0].pk}).status_code == 403
+    _login(client, centre, "supervisor")
+    page = client.get("/w/kb/manage/", **ZH).content.decode()
+    assert "转人工路由" in page and "热线一班" in page
+    t2 = centre["teams"][1]
+    r = client.post("/w/kb/routes/", {"match": "宽带/故障", "team": t2.pk, "ticket_type": "fault",
+                                      "ticket_category": "fault-broadband-down", "priority": "high", "active": "on"}, **ZH)
+    assert r.status_code == 302
+    route = HandoffRoute.objects.get()
+    assert (route.team, route.ticket_type, route.ticket_category.code, route.priority, route.active) == (
+        t2, "fault", "fault-broadband-down", "high", True)
+    bad = client.post("/w/kb/routes/", {"match": "宽带", "team": "", "ticket_type": "fault",
+                                        "ticket_category": "complaint-attitude", "priority": "normal"}, **ZH)
+    body = bad.content.decode()
+    assert bad.status_code == 422 and "没有这个名称或编号的班组" in body and "该分类属于其他工单类型" in body
+    assert HandoffRoute.objects.count() == 1  # nothing written
+    listing = client.get("/w/kb/manage/", **ZH).content.decode()
+    assert 'data-route="宽带/故障"' in listing and "宽带无法上网" in listing
+    assert client.post(f"/w/kb/routes/{route.pk}/delete/", **ZH).status_code == 302
+    assert not HandoffRoute.objects.exists()
+    assert client.post(f"/w/kb/routes/{route.pk}/delete/", **ZH).status_code == 404
+    assert AuditRecord.objects.filter(action__in=["kb.handoff_route", "kb.handoff_route_delete"]).count() == 2
