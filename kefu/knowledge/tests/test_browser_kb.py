@@ -132,3 +132,58 @@ def test_agent_searches_inserts_a_suggestion_and_walks_the_sms_flow_K3_K5(page, 
     shot(page, "kb-order-flow-done", tmp_path)
     assert TicketEvent.objects.filter(ticket=order, kind=EventKind.REPLY, body__contains="排障流程").exists()
     assert new.subject == "短信提醒收不到（已测试仍失败）"
+
+
+def test_an_editor_writes_an_item_a_supervisor_publishes_it_K1(page, live_server, kb_live, centre, tmp_path):  # noqa: F811
+    """知识管理 in the browser: a team lead writes an item and sends it for review; the supervisor sends
+    it back without a note (refused, the reason shown), then approves it; agents find it at once."""
+    base = live_server.url
+    log_in(page, base, "lead")
+    page.get_by_role("link", name="知识库").click()
+    page.get_by_role("link", name="知识管理").click()
+    page.locator("#kb-new summary").click()
+    page.get_by_label("标准问题").fill("宽带怎么办理移机？")
+    page.get_by_label("相似问法（每行一个，按客户的原话写）").fill("搬家了宽带怎么办\n新家还能用原来的宽带吗")
+    page.get_by_label("答案").fill("搬家后可在营业厅APP或拨打10000申请宽带移机，装维人员会上门改线。")
+    page.get_by_role("button", name="保存并提交审核").click()
+    expect(page.locator(".msg.success")).to_contain_text("已提交审核")
+    expect(page.locator("#kb-versions tbody tr").first).to_contain_text("审核中")
+
+    page.context.clear_cookies()
+    log_in(page, base, "supervisor")
+    page.goto(f"{base}/w/kb/manage/")
+    review = page.locator("#kb-review article").filter(has_text="宽带怎么办理移机？")
+    review.get_by_role("button", name="退回").click()
+    expect(page.locator("#kb-review .field-error")).to_contain_text("请说明需要修改的内容")
+    page.locator("#kb-review article").filter(has_text="宽带怎么办理移机？").get_by_role("button", name="通过并发布").click()
+    expect(page.locator(".msg.success")).to_contain_text("已发布")
+    shot(page, "kb-manage-after-approve", tmp_path)
+
+    page.goto(f"{base}/w/kb/")
+    page.get_by_label("搜索知识库").fill("搬家 宽带")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    expect(page.locator(".kb-hit").first).to_contain_text("宽带怎么办理移机？")
+
+
+def test_an_agent_claims_a_hand_over_from_the_queue_K4(page, live_server, kb_live, centre, customer, tmp_path):  # noqa: F811
+    from kefu.accounts.models import Role, Team, User
+    from kefu.knowledge.bot import bot_ask, bot_handoff
+    from kefu.knowledge.models import HandoffRoute
+
+    night = Team.objects.create(name="夜班")
+    HandoffRoute.objects.create(match="", team=night)
+    s = bot_ask(question="宽带上不了网")
+    number = bot_handoff(session_id=s["session_id"], phone="13800138000")["ticket_number"]
+    User.objects.create_user("night1", password="x-Strong-pass-2026", role=Role.AGENT, agent_id="3001", team=night,
+                             display_name="夜班甲")
+    base = live_server.url
+    log_in(page, base, "night1")
+    page.get_by_role("link", name="待认领").click()
+    page.get_by_role("link", name=number).click()
+    expect(page.locator("#handled-by")).to_contain_text("待认领（夜班）")
+    page.get_by_role("button", name="认领").click()
+    expect(page.locator(".msg.success")).to_contain_text("已认领")
+    expect(page.locator("#handled-by")).to_contain_text("夜班甲")
+    page.get_by_role("link", name="← 工单").click()
+    page.get_by_role("link", name="待认领").click()
+    expect(page.get_by_role("link", name=number)).to_have_count(0)
