@@ -157,6 +157,9 @@ def board_load(*, viewer: User, agents: list[User]) -> dict[int, dict[str, int]]
 def board_tickets(*, viewer: User, kind: str, limit: int = 50) -> list[Ticket]:
     now = timezone.now()
     qs = tsel.ticket_qs_for(viewer).select_related(*tsel.LIST_RELATED).defer(*tsel.LIST_DEFERRED)
+    if kind == "queued":  # waiting in a queue 待认领: nobody holds them yet, oldest first
+        qs = qs.filter(assignee__isnull=True, assignee_department__isnull=True, status__in=OPEN_STATUSES)
+        return tsel.attach_refs(list(qs.order_by("created_at", "id")[:limit]))
     if kind == "breached":
         qs = qs.filter(sla_breach_at__lt=now)
     else:

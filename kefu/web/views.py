@@ -485,10 +485,12 @@ def board(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     at_risk = wsel.board_tickets(viewer=user, kind="at_risk")
     breached = wsel.board_tickets(viewer=user, kind="breached")
+    queued = wsel.board_tickets(viewer=user, kind="queued")
     return render(request, "web/board.html", {
         "rows": rows, "agents": agents, "token": new_token(),
         "at_risk": [{"t": t, "p": ticket_present(t, user), "sla": wsel.sla_view(t, now)} for t in at_risk],
         "breached": [{"t": t, "p": ticket_present(t, user), "sla": wsel.sla_view(t, now)} for t in breached],
+        "queued": [{"t": t, "p": ticket_present(t, user), "sla": wsel.sla_view(t, now)} for t in queued],
     })
 
 

@@ -93,3 +93,20 @@ def test_board_load_and_bulk_reassign(web_client, make_ticket, centre, django_as
 def test_board_forbidden_for_agents(web_client):
     assert web_client("agent").get("/w/board/").status_code == 403
     assert web_client("agent").post("/w/board/reassign/", {"ids": ["1"], "agent": "1002", "reason": "x"}).status_code == 403
+
+
+def test_board_shows_the_team_queue_and_the_lead_dispatches_it_W2_K4(web_client, make_ticket, centre):
+    from kefu.tickets.services import ticket_queue
+
+    waiting = make_ticket()
+    ticket_queue(actor=centre["users"]["agent"], ticket_id=waiting.pk, team_id=centre["teams"][0].pk, reason="无人值守")
+    c = web_client("lead")
+    html = c.get("/w/board/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    queue = html.split('id="board-queue"')[1].split("</section>")[0]
+    assert "待认领（1）" in queue and waiting.number in queue
+    r = c.post("/w/board/reassign/", {"ids": [waiting.pk], "agent": "1002", "reason": "派单"}, follow=True)
+    assert "已改派 1 张工单" in r.content.decode()
+    waiting.refresh_from_db()
+    assert waiting.assignee.agent_id == "1002"
+    html = c.get("/w/board/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "待认领（0）" in html.split('id="board-queue"')[1].split("</section>")[0]
