@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 # While a worker sends, the row is leased for this long; a killed worker's row is retried after it.
 LEASE = timedelta(minutes=5)
 WEBHOOK_TOPICS = (
-    "ticket.created", "ticket.status_changed", "sla.warning", "sla.breached",
+    "ticket.created", "ticket.status_changed", "ticket.queued", "sla.warning", "sla.breached",
     "return_visit.completed", "survey.completed",
 )
 

@@ -359,7 +359,7 @@ def ticket_queue(*, actor: User, ticket_id: int | str, team_id: int | None, reas
     target = {"queue": team.pk if team else None, "queue_name": team.name if team else ""}
     _event(ticket, EventKind.TRANSFER, actor, at=now, body=reason, before=before, **target)
     audit_record(actor=actor, action="ticket.queue", obj=ticket, changes={"from": before, "to": target}, reason=reason)
-    outbox.put("ticket.queued", ticket_id=ticket.pk, team=target["queue"])
+    outbox.put("ticket.queued", ticket_id=ticket.pk, number=ticket.number, team=target["queue"], team_name=target["queue_name"])
     return ticket
 
 

@@ -162,3 +162,14 @@ def test_webhook_api_admin_only(api_for, receiver):
     assert r.status_code == 201
     assert admin.get(f"/webhooks/{r.json()['id']}/deliveries").json() == []
     assert admin.post("/webhooks", {"name": "x", "url": "nope", "topics": [], "secret": ""}).status_code == 422
+
+
+def test_an_order_waiting_in_a_queue_can_be_pushed_to_a_webhook_K4(receiver, order, centre):
+    """Nobody was free to take it: an integration (the team's group chat, a wallboard) can be told."""
+    ns.webhook_subscribe(name="班组群", url=receiver.url, topics=["ticket.queued"], secret="s" * 20)
+    ts.ticket_queue(actor=centre["users"]["agent"], ticket_id=order.pk, team_id=centre["teams"][0].pk, reason="无人值守")
+    consume_all()
+    [d] = WebhookDelivery.objects.all()
+    assert ns.webhook_deliver(delivery_id=d.pk) == "sent"
+    data = json.loads(receiver.requests[0][1])["data"]
+    assert (data["number"], data["team_name"]) == (order.number, "热线一班")
