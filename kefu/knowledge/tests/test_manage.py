@@ -203,3 +203,11 @@ def test_supervisors_set_the_hand_over_routes_on_the_page_K4(client, centre):
     assert not HandoffRoute.objects.exists()
     assert client.post(f"/w/kb/routes/{route.pk}/delete/", **ZH).status_code == 404
     assert AuditRecord.objects.filter(action__in=["kb.handoff_route", "kb.handoff_route_delete"]).count() == 2
+
+
+def test_the_editors_pages_in_english_K1(client, centre):
+    _login(client, centre, "supervisor")
+    page = client.get("/w/kb/manage/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Knowledge management" in page and "Waiting for review (0)" in page and "Hand-over routes" in page
+    r = client.post("/w/kb/manage/new/", {**NEW, "answer": ""}, HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 422 and "知识管理" not in r.content.decode()
