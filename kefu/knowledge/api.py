@@ -33,6 +33,13 @@ class ItemIn(Strict):
     tags: list[str] = Field(default_factory=list, max_length=20)
     audience: str = "public"
     external_id: str | None = Field(default=None, max_length=64)
+    effective_from: str | None = Field(default=None, max_length=40)
+    expires_at: str | None = Field(default=None, max_length=40)
+
+
+class ValidityIn(Strict):
+    effective_from: str | None = Field(default=None, max_length=40)
+    expires_at: str | None = Field(default=None, max_length=40)
 
 
 class ReviewIn(Strict):
@@ -88,6 +95,8 @@ def versions(request: HttpRequest, status: str = "in_review") -> dict[str, Any]:
 def item_detail(request: HttpRequest, item_id: int) -> dict[str, Any]:
     item, history = selectors.item_history(viewer=request.user, item_id=item_id)  # type: ignore[arg-type]
     return {**selectors.item_present(item), "archived": item.archived,
+            "effective_from": item.effective_from.isoformat() if item.effective_from else None,
+            "expires_at": item.expires_at.isoformat() if item.expires_at else None,
             "versions": [selectors.version_present(v) for v in history]}
 
 
@@ -95,6 +104,13 @@ def item_detail(request: HttpRequest, item_id: int) -> dict[str, Any]:
 def revise(request: HttpRequest, item_id: int, payload: ReviseIn) -> Any:
     v = services.item_revise(actor=request.user, item_id=item_id, **payload.model_dump())  # type: ignore[arg-type]
     return Reply(201, {"id": v.pk, "number": v.number, "status": v.status})
+
+
+@router.put("/kb/items/{item_id}/validity", response=dict[str, Any], summary="When the item is in force (null: no limit)")
+def validity(request: HttpRequest, item_id: int, payload: ValidityIn) -> dict[str, Any]:
+    item = services.item_set_validity(actor=request.user, item_id=item_id, **payload.model_dump())  # type: ignore[arg-type]
+    return {"id": item.pk, "effective_from": item.effective_from.isoformat() if item.effective_from else None,
+            "expires_at": item.expires_at.isoformat() if item.expires_at else None}
 
 
 @router.post("/kb/items/{item_id}/archive", response=dict[str, Any], summary="Take an item out of service")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Iterable
 
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from kefu.accounts.models import Role, User
@@ -57,6 +59,37 @@ def _clean_content(question: Any, answer: Any, similar: Any, *, prefix: str = ""
     return q, a, sims
 
 
+def clean_validity(effective_from: Any, expires_at: Any, *, now: datetime | None = None) -> tuple[datetime | None, datetime | None]:
+    """When an item comes into force and when it expires (K1): each a datetime, an ISO text
+    (``2026-12-05T09:00``, local time when no offset is given) or empty for "no limit". The expiry
+    must be after the start and in the future."""
+    now = now or timezone.now()
+    errors: dict[str, Any] = {}
+    out: list[datetime | None] = []
+    for name, raw in (("effective_from", effective_from), ("expires_at", expires_at)):
+        if raw in (None, ""):
+            out.append(None)
+            continue
+        try:
+            value = raw if isinstance(raw, datetime) else parse_datetime(str(raw).strip())
+        except ValueError:  # well formed but impossible: 2026-13-40
+            value = None
+        if value is None:
+            errors[name] = _("Not a date and time, e.g. 2026-12-05 09:00.")
+            out.append(None)
+            continue
+        out.append(value if timezone.is_aware(value) else timezone.make_aware(value))
+    start, end = out
+    if not errors and end is not None:
+        if start is not None and end <= start:
+            errors["expires_at"] = _("The expiry must be after the start.")
+        elif end <= now:
+            errors["expires_at"] = _("The expiry must be in the future.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return start, end
+
+
 def _next_number(item: KnowledgeItem) -> int:
     return (item.versions.aggregate(n=Max("number"))["n"] or 0) + 1
 
@@ -73,10 +106,14 @@ def item_create(
     tags: list[str] | None = None,
     audience: str = Audience.PUBLIC,
     external_id: str | None = None,
+    effective_from: Any = None,
+    expires_at: Any = None,
 ) -> KnowledgeItem:
-    """A new item with its first version as a draft: nothing is visible until a reviewer publishes it."""
+    """A new item with its first version as a draft: nothing is visible until a reviewer publishes it
+    (and then only between ``effective_from`` and ``expires_at`` when given)."""
     _require(actor, EDITOR_ROLES, _("Your role cannot edit the knowledge base."))
     q, a, sims = _clean_content(question, answer, similar_questions)
+    start, end = clean_validity(effective_from, expires_at)
     if kind not in ItemKind.values:
         raise ValidationFailed(fields={"kind": _("Unknown kind.")})
     if audience not in Audience.values:
@@ -84,7 +121,8 @@ def item_create(
     if external_id and KnowledgeItem.objects.filter(external_id=external_id).exists():
         raise ValidationFailed(fields={"external_id": _("An item with this id exists already.")})
     item = KnowledgeItem.objects.create(
-        kind=kind, category=category.strip()[:100], tags=tags or [], audience=audience, external_id=external_id or None
+        kind=kind, category=category.strip()[:100], tags=tags or [], audience=audience, external_id=external_id or None,
+        effective_from=start, expires_at=end,
     )
     ItemVersion.objects.create(item=item, number=1, question=q, answer=a, similar_questions=sims, author=actor)
     audit_record(actor=actor, action="kb.create", obj=item, changes={"question": q})
@@ -164,6 +202,25 @@ def version_review(*, actor: User, version_id: int, approve: bool, note: str = "
     audit_record(actor=actor, action="kb.approve" if approve else "kb.reject", obj=version.item,
                  changes={"version": version.number}, reason=note)
     return version
+
+
+@transaction.atomic
+def item_set_validity(*, actor: User, item_id: int, effective_from: Any, expires_at: Any) -> KnowledgeItem:
+    """Change when an item is in force (reviewers: it changes what customers see at once). The index
+    picks the new moments up like an edit (``updated_at``); audited with the old and new values."""
+    _require(actor, REVIEWER_ROLES, _("Your role cannot review knowledge."))
+    item = KnowledgeItem.objects.select_for_update().filter(pk=item_id).first()
+    if item is None:
+        raise NotFound(_("No knowledge item with this id."), code="kb_item_not_found")
+    start, end = clean_validity(effective_from, expires_at)
+    before = {"effective_from": item.effective_from, "expires_at": item.expires_at}
+    item.effective_from, item.expires_at = start, end
+    item.save(update_fields=["effective_from", "expires_at", "updated_at"])
+    audit_record(actor=actor, action="kb.validity", obj=item,
+                 changes={"from": {k: v.isoformat() if v else None for k, v in before.items()},
+                          "to": {"effective_from": start.isoformat() if start else None,
+                                 "expires_at": end.isoformat() if end else None}})
+    return item
 
 
 @transaction.atomic

@@ -22,6 +22,7 @@ urlpatterns = [
     path("w/kb/items/<int:item_id>/", views.item_page, name="item"),
     path("w/kb/items/<int:item_id>/revise/", views.item_revise, name="item_revise"),
     path("w/kb/items/<int:item_id>/archive/", views.item_archive, name="item_archive"),
+    path("w/kb/items/<int:item_id>/validity/", views.item_validity, name="item_validity"),
     path("w/kb/routes/", views.route_save, name="route_save"),
     path("w/kb/routes/<int:route_id>/delete/", views.route_delete, name="route_delete"),
     path("w/t/<str:ticket_id>/kb/assist/", views.assist, name="assist"),

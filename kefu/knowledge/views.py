@@ -303,6 +303,7 @@ def manage_new(request: HttpRequest) -> HttpResponse:
                 actor=user, question=post.get("question", ""), answer=post.get("answer", ""),
                 similar_questions=_lines(post.get("similar_questions", "")), kind=post.get("kind", "faq"),
                 category=post.get("category", ""), audience=post.get("audience", "public"),
+                effective_from=post.get("effective_from", ""), expires_at=post.get("expires_at", ""),
             )
             if post.get("then") == "submit":
                 services.version_submit(actor=user, version_id=item.versions.get().pk)
@@ -339,6 +340,13 @@ def version_review(request: HttpRequest, version_id: int) -> HttpResponse:
     return redirect("kb:manage")
 
 
+def _local(moment: Any) -> str:
+    """A moment as a datetime-local field shows it (local time, minutes)."""
+    from django.utils import timezone
+
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
 def _item_render(request: HttpRequest, item_id: int, *, status: int = 200, **extra: Any) -> HttpResponse:
     user = _user(request)
     item, history = selectors.item_history(viewer=user, item_id=item_id)
@@ -349,6 +357,8 @@ def _item_render(request: HttpRequest, item_id: int, *, status: int = 200, **ext
         "form": {"question": latest.question, "answer": latest.answer,
                  "similar_questions": "\n".join(latest.similar_questions)} if latest else {},
         "field_errors": {}, "error": "", "may_review": selectors.may_review(user),
+        "validity_form": {"effective_from": _local(item.effective_from), "expires_at": _local(item.expires_at)},
+        "validity_errors": {},
     }
     ctx.update(extra)
     return render(request, "knowledge/item.html", ctx, status=status)
@@ -426,3 +436,20 @@ def route_delete(request: HttpRequest, route_id: int) -> HttpResponse:
         return _manage_render(request, status=e.status, error=str(e.message))
     messages.success(request, _("Hand-over route removed."))
     return redirect(reverse("kb:manage") + "#kb-routes")
+
+
+@login_required
+@require_POST
+def item_validity(request: HttpRequest, item_id: int) -> HttpResponse:
+    user = _user(request)
+    _require_editor(user)
+    try:
+        services.item_set_validity(actor=user, item_id=item_id, effective_from=request.POST.get("effective_from", ""),
+                                   expires_at=request.POST.get("expires_at", ""))
+    except NotFound:
+        raise Http404() from None
+    except KefuError as e:
+        return _item_render(request, item_id, status=e.status, validity_form=request.POST.dict(),
+                            validity_errors={k: str(v) for k, v in e.fields.items()}, error=str(e.message))
+    messages.success(request, _("Validity saved."))
+    return redirect("kb:item", item_id=item_id)

@@ -211,3 +211,45 @@ def test_the_editors_pages_in_english_K1(client, centre):
     assert "Knowledge management" in page and "Waiting for review (0)" in page and "Hand-over routes" in page
     r = client.post("/w/kb/manage/new/", {**NEW, "answer": ""}, HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 422 and "知识管理" not in r.content.decode()
+
+
+def test_when_an_item_is_in_force_K1(client, centre, api_for):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kefu.audit.models import AuditRecord
+
+    item = _published(centre, "请到营业厅办理。")
+    assert kb_search(q="宽带移机")
+    later = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    sup, lead = api_for("supervisor"), api_for("lead")
+    assert lead.client.put(f"/api/v1/kb/items/{item.pk}/validity", '{"effective_from": "%s"}' % later,
+                           content_type="application/json", **lead.headers).status_code == 403
+    r = sup.client.put(f"/api/v1/kb/items/{item.pk}/validity", '{"effective_from": "%s"}' % later,
+                       content_type="application/json", **sup.headers)
+    assert r.status_code == 200 and r.json()["effective_from"].startswith(later[:10])
+    assert not kb_search(q="宽带移机")  # not in force before tomorrow
+    assert AuditRecord.objects.filter(action="kb.validity").count() == 1
+    _login(client, centre, "supervisor")
+    bad = client.post(f"/w/kb/items/{item.pk}/validity/", {"effective_from": later, "expires_at": "2020-01-01T00:00"}, **ZH)
+    assert bad.status_code == 422 and "失效时间必须晚于生效时间" in bad.content.decode()
+    nonsense = client.post(f"/w/kb/items/{item.pk}/validity/", {"effective_from": "明天", "expires_at": ""}, **ZH)
+    assert nonsense.status_code == 422 and "不是有效的日期时间" in nonsense.content.decode()
+    assert client.post(f"/w/kb/items/{item.pk}/validity/", {"effective_from": "", "expires_at": ""}, **ZH).status_code == 302
+    assert kb_search(q="宽带移机")  # no limit again
+    item.refresh_from_db()
+    assert item.effective_from is None and item.expires_at is None
+
+
+def test_a_new_item_may_carry_its_validity_K1(client, centre, api_for):
+    _login(client, centre, "lead")
+    bad = client.post("/w/kb/manage/new/", {**NEW, "expires_at": "2020-01-01T00:00"}, **ZH)
+    assert bad.status_code == 422 and "失效时间必须是将来的时间" in bad.content.decode()
+    assert KnowledgeItem.objects.count() == 0
+    assert client.post("/w/kb/manage/new/", {**NEW, "expires_at": "2099-01-01T00:00"}, **ZH).status_code == 302
+    from django.utils import timezone
+
+    assert timezone.localtime(KnowledgeItem.objects.get().expires_at).strftime("%Y-%m-%d %H:%M") == "2099-01-01 00:00"
+    r = api_for("lead").post("/kb/items", {"question": "q?", "answer": "a", "effective_from": "2026-13-40T00:00"})
+    assert r.status_code == 422 and "effective_from" in r.json()["error"]["fields"]
