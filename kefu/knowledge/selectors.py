@@ -151,7 +151,10 @@ def bot_transcript(session_id: str | None) -> dict[str, Any] | None:
         answer = t.item.published.answer if known and (t.mode == "answer" or not options) else None  # type: ignore[union-attr]
         rows.append({"id": t.pk, "question": t.question, "mode": t.mode, "answer": answer, "helpful": t.helpful,
                      "suggestions": options if answer is None else []})
-    return {"id": str(session.pk), "turns": rows, "ticket_number": session.ticket.number if session.ticket else None}
+    return {"id": str(session.pk), "turns": rows, "ticket_number": session.ticket.number if session.ticket else None,
+            # nobody was free: the order waits in a team's queue (待认领) — the customer is told so
+            "ticket_queued": bool(session.ticket and session.ticket.is_open and session.ticket.assignee_id is None
+                                  and session.ticket.assignee_department_id is None)}
 
 
 def run_view(run: FlowRun) -> dict[str, Any]:

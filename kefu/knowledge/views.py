@@ -54,7 +54,7 @@ def _bot_render(request: HttpRequest, *, status: int = 200, **extra: Any) -> Htt
     turns = chat["turns"] if chat else []
     ctx: dict[str, Any] = {
         "chat": chat, "turns": turns, "form": {}, "field_errors": {},
-        "ticket_number": chat["ticket_number"] if chat else None,
+        "ticket_number": chat["ticket_number"] if chat else None, "ticket_queued": bool(chat and chat["ticket_queued"]),
         "want_person": bool(request.session.get(BOT_PERSON)) or bool(turns and turns[-1]["mode"] == "handoff"),
         "question_max": PAGE_QUESTION_MAX, "partial": _htmx(request), "where": "",
         "feedback_choices": [("1", _("Helpful")), ("0", _("Not helpful"))],

@@ -169,9 +169,21 @@ def test_asking_for_a_person_hands_over_with_a_work_order_number_K4(client, kb, 
     assert ticket.customer == customer and "去国外手机还能用吗" in ticket.description
     html = client.get("/portal/bot/").content.decode()
     assert f'<strong class="kb-number" id="bot-ticket">{ticket.number}</strong>' in html
+    assert 'id="bot-queued"' not in html  # an agent has it
     # Handing over again gives the same order.
     client.post("/portal/bot/handoff/", {"phone": "13800138000"})
     assert Ticket.objects.filter(channel="chat").count() == 1
+
+
+def test_the_customer_is_told_when_nobody_is_free_K4(client, kb, customer):
+    from kefu.accounts.models import Team
+    from kefu.knowledge.models import HandoffRoute
+
+    HandoffRoute.objects.create(match="", team=Team.objects.create(name="夜班"))
+    client.post("/portal/bot/ask/", {"question": "去国外手机还能用吗"})
+    assert client.post("/portal/bot/handoff/", {"phone": "138-0013-8000"}).status_code == 302
+    html = client.get("/portal/bot/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'id="bot-ticket"' in html and "客服人员都在忙" in html
 
 
 def test_a_new_customer_is_asked_for_a_name_K4(client, kb):
