@@ -31,6 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent
 KEFU = str(ROOT / ".venv" / "bin" / "kefu")
 
 
+def _id_text(raw: object) -> str | None:
+    """An item id as `kefu kb import` keeps it (text, trimmed); None or "" = no answer in the base."""
+    if raw is None or str(raw).strip() == "":
+        return None
+    return str(raw).strip()
+
+
 def main() -> int:
     args = sys.argv[1:]
     split = None
@@ -66,6 +73,8 @@ def main() -> int:
     from kefu.knowledge.retrieval.metrics import Outcome, summarize, threshold_for_handoff
 
     queries = [json.loads(line) for line in (data / "queries.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    for q in queries:  # ids compared as text on both sides: `kefu kb import` keeps a numeric id as text
+        q["kb_id"] = _id_text(q.get("kb_id"))
     if split:
         queries = [q for q in queries if q.get("split") == split]
     external = dict(KnowledgeItem.objects.values_list("pk", "external_id"))
@@ -82,7 +91,7 @@ def main() -> int:
     bot = summarize(outcomes)
 
     items = [json.loads(line) for line in (data / "kb.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-    plain = PlainBM25(items)
+    plain = PlainBM25([dict(i, id=_id_text(i.get("id"))) for i in items])
     scores_none = [(plain.search(q["query"], k=1) or [("", 0.0)])[0][1] for q in queries if q["kb_id"] is None]
     threshold = threshold_for_handoff(scores_none, 0.8)
     base = []

@@ -123,7 +123,11 @@ def archive(request: HttpRequest, item_id: int, payload: ArchiveIn) -> dict[str,
              openapi_extra={"requestBody": {"content": {"text/plain": {"schema": {"type": "string", "description": "one JSON object a line"}}}}})
 def import_items(request: HttpRequest) -> dict[str, Any]:
     result = services.kb_import(actor=request.user, lines=request.body.splitlines())  # type: ignore[arg-type]
-    return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+    out: dict[str, Any] = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+    if result.ignored:
+        out["ignored_fields"] = [{"field": name, "lines": lines[:100], "message": note}
+                                 for (name, lines), note in zip(sorted(result.ignored.items()), result.ignored_notes())]
+    return out
 
 
 @router.get("/kb/flows", response=dict[str, Any], summary="Troubleshooting flows")

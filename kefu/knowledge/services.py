@@ -4,7 +4,7 @@ walking a troubleshooting flow inside a work order (K3). Every write is audited.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -25,7 +25,9 @@ EDITOR_ROLES = frozenset({Role.TEAM_LEAD, Role.SUPERVISOR, Role.ADMIN})
 REVIEWER_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 MAX_QUESTION = 300
 MAX_ANSWER = 20000
-MAX_SIMILAR = 50
+#: similar questions an item may carry: FAQ exports of a contact centre cluster customers' own
+#: wordings under a standard question, often by the hundred
+MAX_SIMILAR = 500
 
 
 def _require(actor: User, roles: frozenset[str], message: Any) -> None:
@@ -46,6 +48,8 @@ def _clean_content(question: Any, answer: Any, similar: Any, *, prefix: str = ""
     elif len(a) > MAX_ANSWER:
         errors[f"{prefix}answer"] = _("At most %(n)d characters.") % {"n": MAX_ANSWER}
     sims: list[str] = []
+    if isinstance(similar, str):  # one similar question given as text rather than a list of one
+        similar = [similar]
     if similar is not None:
         if not isinstance(similar, list) or not all(isinstance(x, str) for x in similar):
             errors[f"{prefix}similar_questions"] = _("Must be a list of texts.")
@@ -247,6 +251,17 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    #: fields kefu does not know, left out: field name → the numbers of the lines that had it
+    ignored: dict[str, list[int]] = field(default_factory=dict)
+
+    def ignored_notes(self) -> list[str]:
+        """One line of text per ignored field, for the CLI and the API."""
+        out = []
+        for name, lines in sorted(self.ignored.items()):
+            shown = ", ".join(str(n) for n in lines[:5]) + (" …" if len(lines) > 5 else "")
+            out.append(str(_("field “%(field)s” is not a knowledge field and was left out (%(count)d lines: %(lines)s)")
+                           % {"field": name, "count": len(lines), "lines": shown}))
+        return out
 
 
 class ImportFailed(KefuError):
@@ -263,9 +278,27 @@ class ImportFailed(KefuError):
 ALLOWED_KEYS = {"id", "question", "answer", "category", "similar_questions", "tags", "audience", "kind"}
 
 
-def _parse_lines(lines: Iterable[str | bytes]) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str]]]:
+def _category_text(raw: Any) -> str | None:
+    """A category as text: a path ``宽带/故障``, also given as a list of its parts
+    (``["宽带", "故障"]``) or as a number (a code); None when it is neither."""
+    if raw is None:
+        return ""
+    if isinstance(raw, list) and all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in raw):
+        return "/".join(str(x).strip() for x in raw if str(x).strip())
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return str(raw)
+    return raw.strip() if isinstance(raw, str) else None
+
+
+def _parse_lines(
+    lines: Iterable[str | bytes], ignored: dict[str, list[int]] | None = None
+) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str]]]:
+    """Good rows and bad lines (number, reason). Fields kefu does not know (an export's ``url``,
+    ``source``, ``updated_at`` …) are left out, not refused: their names and lines go to
+    ``ignored``, which the import reports."""
     good: list[tuple[int, dict[str, Any]]] = []
     bad: list[tuple[int, str]] = []
+    ignored = {} if ignored is None else ignored
     seen: dict[str, int] = {}
     for n, raw in enumerate(lines, start=1):
         if isinstance(raw, bytes):
@@ -285,12 +318,10 @@ def _parse_lines(lines: Iterable[str | bytes]) -> tuple[list[tuple[int, dict[str
         if not isinstance(obj, dict):
             bad.append((n, str(_("a line must be a JSON object"))))
             continue
-        unknown = sorted(set(obj) - ALLOWED_KEYS)
-        if unknown:
-            bad.append((n, str(_("unknown fields: %(fields)s") % {"fields": ", ".join(unknown)})))
-            continue
+        for name in sorted(set(obj) - ALLOWED_KEYS):
+            ignored.setdefault(name, []).append(n)
         ext = obj.get("id")
-        if not isinstance(ext, (str, int)) or not str(ext).strip() or len(str(ext)) > 64:
+        if isinstance(ext, bool) or not isinstance(ext, (str, int)) or not str(ext).strip() or len(str(ext)) > 64:
             bad.append((n, str(_("“id” is required (text of at most 64 characters)"))))
             continue
         ext = str(ext).strip()
@@ -303,8 +334,8 @@ def _parse_lines(lines: Iterable[str | bytes]) -> tuple[list[tuple[int, dict[str
         except ValidationFailed as e:
             bad.append((n, "; ".join(f"{k}: {v}" for k, v in e.fields.items())))
             continue
-        category = obj.get("category") or ""
-        if not isinstance(category, str) or len(category) > 100:
+        category = _category_text(obj.get("category"))
+        if category is None or len(category) > 100:
             bad.append((n, str(_("“category” must be text of at most 100 characters"))))
             continue
         audience = obj.get("audience") or Audience.PUBLIC
@@ -324,10 +355,10 @@ def kb_import(*, actor: User, lines: Iterable[str | bytes]) -> ImportResult:
     content is published at once (an administrator's bulk load, recorded as reviewed by the importer);
     an existing id gets a new version only when its content changed."""
     _require(actor, REVIEWER_ROLES, _("Your role cannot import knowledge."))
-    good, bad = _parse_lines(lines)
+    result = ImportResult()
+    good, bad = _parse_lines(lines, result.ignored)
     if bad:
         raise ImportFailed(lines=bad)
-    result = ImportResult()
     with transaction.atomic():
         existing = {i.external_id: i for i in KnowledgeItem.objects.filter(external_id__in=[r["id"] for _, r in good])
                     .select_related("published")}
@@ -357,7 +388,8 @@ def kb_import(*, actor: User, lines: Iterable[str | bytes]) -> ImportResult:
             )
             _publish(version, reviewer=actor, note="import")
         audit_record(actor=actor, action="kb.import", object_type="knowledge.knowledgeitem",
-                     changes={"created": result.created, "updated": result.updated, "unchanged": result.unchanged})
+                     changes={"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
+                              **({"ignored_fields": sorted(result.ignored)} if result.ignored else {})})
     return result
 
 

@@ -298,7 +298,8 @@ class PlainBM25:
     def __init__(self, items: Iterable[Mapping[str, Any]], *, k1: float = 1.2, b: float = 0.75) -> None:
         self.index = BM25Index(k1=k1, b=b)
         for item in items:
-            text = " ".join([item["question"], *item.get("similar_questions", ())])
+            similar = item.get("similar_questions") or []
+            text = " ".join([item["question"], *([similar] if isinstance(similar, str) else similar)])
             self.index.add(item["id"], plain_tokens(text))
 
     def search(self, query: str, k: int = 10) -> list[tuple[str, float]]:

@@ -194,7 +194,7 @@ def test_failed_import_changes_nothing_in_a_filled_base_K1(api_for, imported):  
         json.dumps({"id": "kb-new", "question": "新问题？", "answer": "新答案。"}, ensure_ascii=False),
         json.dumps({"id": "kb-x", "question": "q" * 301, "answer": "a"}, ensure_ascii=False),
         '{"id": "kb-y", "question": "半行',
-        json.dumps({"id": "kb-z", "question": "好", "answer": "好", "similar_questions": "不是列表"}, ensure_ascii=False),
+        json.dumps({"id": "kb-z", "question": "好", "answer": "好", "similar_questions": 5}, ensure_ascii=False),
     ]
     raw = jsonl(lines) + b"\n" + "坏".encode("gbk") + b"\n"
     r = api.post("/kb/import", raw=raw)

@@ -82,14 +82,42 @@ def test_import_creates_updates_and_is_idempotent_K1(api_for):
 def test_bad_import_lines_are_reported_and_nothing_is_written_K1(api_for):
     api = api_for("supervisor")
     bad = [LINES[0], "{not json", {"id": "kb-3", "question": "", "answer": "x"}, ["list"], LINES[0],
-           {"id": "kb-4", "question": "q", "answer": "a", "colour": "red"}, {"question": "no id", "answer": "a"}]
+           {"id": "kb-4", "question": "q", "answer": "a", "similar_questions": [1, 2]}, {"question": "no id", "answer": "a"},
+           {"id": True, "question": "q", "answer": "a"}, {"id": "kb-5", "question": "q", "answer": "a", "category": {"x": 1}},
+           {"id": "kb-6", "question": "q", "answer": "a", "similar_questions": [f"问法{i}" for i in range(501)]}]
     r = api.post("/kb/import", raw=jsonl(bad))
     assert r.status_code == 422
     err = r.json()["error"]
     assert err["code"] == "import_failed"
-    assert sorted(err["fields"]) == ["line 2", "line 3", "line 4", "line 5", "line 6", "line 7"]
+    assert sorted(err["fields"], key=lambda k: int(k.split()[1])) == [f"line {n}" for n in range(2, 11)]
     assert "repeats line 1" in err["fields"]["line 5"] or "重复" in err["fields"]["line 5"]
     assert KnowledgeItem.objects.count() == 0 and ItemVersion.objects.count() == 0
+
+
+def test_import_takes_what_real_exports_carry_K1(api_for):
+    """Extra fields of an export are left out and reported (not a refusal); a numeric id is kept
+    as text; a category as a list of parts becomes a path; one similar question may come as text;
+    hundreds of customers' wordings under one standard question are kept."""
+    api = api_for("supervisor")
+    wordings = [f"宽带第{i}种说法上不了网" for i in range(300)]
+    rows = [
+        {"id": 101, "question": "宽带上不了网怎么办？", "answer": "先重启光猫。", "category": ["宽带", "故障"],
+         "similar_questions": wordings, "url": "https://faq.example/101", "source": "faq"},
+        {"id": "kb-2", "question": "话费怎么查？", "answer": "发送CXHF到10001。", "similar_questions": "余额怎么查",
+         "source": "faq", "category": None},
+    ]
+    r = api.post("/kb/import", raw=jsonl(rows))
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert (body["created"], body["updated"], body["unchanged"]) == (2, 0, 0)
+    assert [(x["field"], x["lines"]) for x in body["ignored_fields"]] == [("source", [1, 2]), ("url", [1])]
+    assert "source" in body["ignored_fields"][0]["message"]
+    item = KnowledgeItem.objects.get(external_id="101")
+    assert item.category == "宽带/故障" and len(item.published.similar_questions) == 300
+    assert KnowledgeItem.objects.get(external_id="kb-2").published.similar_questions == ["余额怎么查"]
+    assert AuditRecord.objects.filter(action="kb.import").latest("pk").changes["ignored_fields"] == ["source", "url"]
+    # without extra fields the answer has no ignored_fields
+    assert "ignored_fields" not in api.post("/kb/import", raw=jsonl(LINES)).json()
 
 
 def test_kb_import_command_reports_line_numbers(tmp_path, centre):
@@ -102,6 +130,11 @@ def test_kb_import_command_reports_line_numbers(tmp_path, centre):
     out = StringIO()
     call_command("kb", "import", str(good), stdout=out)
     assert "2 new" in out.getvalue()
+    extra = tmp_path / "extra.jsonl"
+    extra.write_bytes(jsonl([dict(LINES[0], source="crm")]))
+    err = StringIO()
+    call_command("kb", "import", str(extra), stdout=out, stderr=err)
+    assert "source" in err.getvalue() and "1 unchanged" in out.getvalue()
     bad = tmp_path / "bad.jsonl"
     bad.write_bytes(jsonl([LINES[0], "oops"]) + b"\n\xff\xfe")
     err = StringIO()

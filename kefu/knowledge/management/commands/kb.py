@@ -51,4 +51,6 @@ class Command(BaseCommand):
             raise CommandError(f"{len(e.lines)} bad lines; nothing was imported") from None
         except KefuError as e:
             raise CommandError(str(e.message)) from None
+        for note in result.ignored_notes():
+            self.stderr.write(f"{path}: {note}")
         self.stdout.write(f"imported {path}: {result.created} new, {result.updated} updated, {result.unchanged} unchanged")
