@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from ninja import Status as Reply
 from pydantic import ConfigDict, Field
@@ -27,7 +27,7 @@ class Strict(Schema):
 class ItemIn(Strict):
     question: str = Field(min_length=1, max_length=300)
     answer: str = Field(min_length=1, max_length=20000)
-    similar_questions: list[str] = Field(default_factory=list, max_length=50)
+    similar_questions: list[str] = Field(default_factory=list, max_length=500)
     kind: str = "faq"
     category: str = Field(default="", max_length=100)
     tags: list[str] = Field(default_factory=list, max_length=20)
@@ -50,7 +50,7 @@ class ReviewIn(Strict):
 class ReviseIn(Strict):
     question: str = Field(min_length=1, max_length=300)
     answer: str = Field(min_length=1, max_length=20000)
-    similar_questions: list[str] = Field(default_factory=list, max_length=50)
+    similar_questions: list[str] = Field(default_factory=list, max_length=500)
 
 
 class ArchiveIn(Strict):
@@ -128,6 +128,24 @@ def import_items(request: HttpRequest) -> dict[str, Any]:
         out["ignored_fields"] = [{"field": name, "lines": lines[:100], "message": note}
                                  for (name, lines), note in zip(sorted(result.ignored.items()), result.ignored_notes())]
     return out
+
+
+def export_response(lines: list[str]) -> HttpResponse:
+    """JSON lines as a download named after today (``kefu-kb-20261203.jsonl``)."""
+    from django.utils import timezone
+
+    response = HttpResponse("".join(line + "\n" for line in lines).encode("utf-8"),
+                            content_type="application/x-ndjson; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="kefu-kb-{timezone.localdate():%Y%m%d}.jsonl"'
+    return response
+
+
+@router.get("/kb/export", summary="Published items as JSON lines, the import format",
+            openapi_extra={"responses": {"200": {"description": "one JSON object a line",
+                                                 "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}}})
+def export_items(request: HttpRequest, audience: str | None = Query(None, max_length=16),
+                 category: str | None = Query(None, max_length=100)) -> HttpResponse:
+    return export_response(services.kb_export(actor=request.user, audience=audience, category=category))  # type: ignore[arg-type]
 
 
 @router.get("/kb/flows", response=dict[str, Any], summary="Troubleshooting flows")

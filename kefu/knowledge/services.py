@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -313,7 +313,8 @@ def _parse_lines(
         try:
             obj = json.loads(text)
         except ValueError as e:
-            bad.append((n, str(_("not valid JSON: %(error)s") % {"error": e.msg})))
+            # where, not json's English wording (“Expecting property name enclosed in double quotes”)
+            bad.append((n, str(_("not valid JSON (the error is near character %(col)d)") % {"col": e.colno})))
             continue
         if not isinstance(obj, dict):
             bad.append((n, str(_("a line must be a JSON object"))))
@@ -391,6 +392,56 @@ def kb_import(*, actor: User, lines: Iterable[str | bytes]) -> ImportResult:
                      changes={"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
                               **({"ignored_fields": sorted(result.ignored)} if result.ignored else {})})
     return result
+
+
+def _give_external_ids(items: list[KnowledgeItem]) -> int:
+    """Items made in kefu have no external id; an export gives each one (``kefu-<pk>``, or with a
+    suffix when an imported item holds that already), so that importing the file again updates
+    these items instead of adding copies. Returns how many were given."""
+    given = 0
+    for item in items:
+        if item.external_id:
+            continue
+        base = f"kefu-{item.pk}"
+        candidate, n = base, 1
+        while KnowledgeItem.objects.filter(external_id=candidate).exists():
+            n += 1
+            candidate = f"{base}-{n}"
+        item.external_id = candidate
+        KnowledgeItem.objects.filter(pk=item.pk).update(external_id=candidate)
+        given += 1
+    return given
+
+
+def kb_export(*, actor: User, audience: str | None = None, category: str | None = None) -> list[str]:
+    """The published, not archived items as JSON lines in the import format (``id``, ``question``,
+    ``answer``, ``category``, ``similar_questions``, ``tags``, ``audience``, ``kind``), oldest first:
+    importing the file back changes nothing. ``audience``: only public or only internal items;
+    ``category``: that category and the ones under it (``宽带`` takes ``宽带/故障``). Reviewers only
+    (the same roles as import) — the whole base, internal knowledge included, leaves with it — and
+    audited."""
+    _require(actor, REVIEWER_ROLES, _("Your role cannot export knowledge."))
+    audience = (audience or "").strip()
+    if audience and audience not in Audience.values:
+        raise ValidationFailed(fields={"audience": _("Unknown audience: use public or internal.")})
+    path = "/".join(p.strip() for p in (category or "").split("/") if p.strip())
+    qs = KnowledgeItem.objects.filter(published__isnull=False, archived=False).select_related("published").order_by("pk")
+    if audience:
+        qs = qs.filter(audience=audience)
+    if path:
+        qs = qs.filter(models.Q(category=path) | models.Q(category__startswith=path + "/"))
+    with transaction.atomic():
+        items = list(qs.select_for_update(of=("self",)))
+        given = _give_external_ids(items)
+        lines = [
+            json.dumps({"id": i.external_id, "question": i.published.question, "answer": i.published.answer,  # type: ignore[union-attr]
+                        "category": i.category, "similar_questions": list(i.published.similar_questions or []),  # type: ignore[union-attr]
+                        "tags": list(i.tags or []), "audience": i.audience, "kind": i.kind}, ensure_ascii=False)
+            for i in items
+        ]
+        audit_record(actor=actor, action="kb.export", object_type="knowledge.knowledgeitem",
+                     changes={"items": len(lines), "audience": audience, "category": path, "ids_given": given})
+    return lines
 
 
 # --- troubleshooting flows inside a work order (K3) ---------------------------------------------------

@@ -453,3 +453,47 @@ def item_validity(request: HttpRequest, item_id: int) -> HttpResponse:
                             validity_errors={k: str(v) for k, v in e.fields.items()}, error=str(e.message))
     messages.success(request, _("Validity saved."))
     return redirect("kb:item", item_id=item_id)
+
+
+#: the largest file the page takes (the CLI and the API take any size)
+IMPORT_MAX_BYTES = 50 * 1024 * 1024
+
+
+@login_required
+@require_POST
+def kb_import(request: HttpRequest) -> HttpResponse:
+    """知识管理 › 导入: the same all-or-nothing import as ``kefu kb import`` (K1)."""
+    user = _user(request)
+    _require_editor(user)
+    upload = request.FILES.get("file")
+    if upload is None or upload.size == 0:
+        return _manage_render(request, status=422, error=_("Choose a file to import."), field_errors={})
+    if upload.size > IMPORT_MAX_BYTES:
+        return _manage_render(request, status=422, field_errors={}, error=_(
+            "The file is larger than %(mb)d MB: import it with “kefu kb import” or the API instead.") % {"mb": IMPORT_MAX_BYTES // 2**20})
+    try:
+        result = services.kb_import(actor=user, lines=upload.read().splitlines())
+    except services.ImportFailed as e:
+        return _manage_render(request, status=e.status, import_error=str(e.message), import_errors=e.lines[:100],
+                              import_more=max(0, len(e.lines) - 100), field_errors={})
+    except KefuError as e:
+        return _manage_render(request, status=e.status, error=str(e.message), field_errors={})
+    messages.success(request, _("Imported %(name)s: %(created)d new, %(updated)d updated, %(unchanged)d unchanged.") % {
+        "name": upload.name, "created": result.created, "updated": result.updated, "unchanged": result.unchanged})
+    for note in result.ignored_notes():
+        messages.info(request, note)
+    return redirect(reverse("kb:manage") + "#kb-transfer")
+
+
+@login_required
+def kb_export(request: HttpRequest) -> HttpResponse:
+    """知识管理 › 导出: the published items as a JSON-lines download (K1)."""
+    from .api import export_response
+
+    user = _user(request)
+    _require_editor(user)
+    try:
+        lines = services.kb_export(actor=user, audience=request.GET.get("audience"), category=request.GET.get("category"))
+    except KefuError as e:
+        return _manage_render(request, status=e.status, error=str(e.message), field_errors={})
+    return export_response(lines)

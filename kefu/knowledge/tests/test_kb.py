@@ -180,3 +180,68 @@ def test_broadband_flow_resolved_path_K3(api_for, customer):
         run = api.post(f"/flow-runs/{run['id']}/answer", {"option": option}).json()
     assert run["finished"] and run["outcome"] == "resolved"
     assert [p["answer"] for p in run["path"][:3]] == ["LOS 不亮，PON 灯常亮", "仍不能", "欠费或到期"]
+
+
+def test_export_is_the_import_format_and_round_trips_K1(api_for, centre):
+    """GET /kb/export: the published items as import lines; items written in kefu get an id so that
+    importing the file back changes nothing; filters by audience and category; reviewers only."""
+    from kefu.knowledge.services import item_create, version_review, version_submit
+
+    api = api_for("supervisor")
+    assert api.post("/kb/import", raw=jsonl(LINES + [
+        {"id": "kb-9", "question": "内部：宽带装机流程", "answer": "派单给装维。", "category": "宽带/办理", "audience": "internal"},
+        {"id": "kb-10", "question": "光猫红灯怎么办", "answer": "检查光纤。", "category": "宽带故障"}])).status_code == 200
+    lead, sup = centre["users"]["lead"], centre["users"]["supervisor"]
+    mine = item_create(actor=lead, question="宽带怎么办理移机？", answer="营业厅或10000办理。", category="宽带")
+    version_submit(actor=lead, version_id=mine.versions.get().pk)
+    version_review(actor=sup, version_id=mine.versions.get().pk, approve=True)
+    draft = item_create(actor=lead, question="还没发布的", answer="草稿。")  # not published: not exported
+    archived = KnowledgeItem.objects.get(external_id="kb-2")
+    archived.archived = True
+    archived.save()
+
+    r = api.get("/kb/export")
+    assert r.status_code == 200 and r["Content-Type"].startswith("application/x-ndjson")
+    assert r["Content-Disposition"].startswith('attachment; filename="kefu-kb-')
+    rows = [json.loads(line) for line in r.content.decode("utf-8").splitlines()]
+    assert [x["id"] for x in rows] == ["kb-1", "kb-9", "kb-10", f"kefu-{mine.pk}"]
+    assert rows[0] == dict(LINES[0], tags=[], audience="public", kind="faq")
+    mine.refresh_from_db()
+    assert mine.external_id == f"kefu-{mine.pk}" and KnowledgeItem.objects.get(pk=draft.pk).external_id is None
+    assert AuditRecord.objects.filter(action="kb.export").latest("pk").changes == {
+        "items": 4, "audience": "", "category": "", "ids_given": 1}
+    # importing the export back changes nothing
+    assert api.post("/kb/import", raw=r.content).json() == {"created": 0, "updated": 0, "unchanged": 4}
+    # filters: the category and the ones under it (not 宽带故障), one audience
+    ids = lambda resp: [json.loads(line)["id"] for line in resp.content.decode().splitlines()]  # noqa: E731
+    assert ids(api.get("/kb/export", category="宽带")) == ["kb-9", f"kefu-{mine.pk}"]
+    assert ids(api.get("/kb/export", audience="internal")) == ["kb-9"]
+    bad = api.get("/kb/export", audience="everyone")
+    assert bad.status_code == 422 and "public" in bad.json()["error"]["fields"]["audience"]
+    for name in ("agent", "lead", "auditor"):
+        denied = api_for(name).get("/kb/export")
+        assert denied.status_code == 403 and denied.json()["error"]["code"] == "role_not_allowed"
+
+
+def test_kb_export_command_writes_the_file(tmp_path, centre):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    src = tmp_path / "kb.jsonl"
+    src.write_bytes(jsonl(LINES))
+    call_command("kb", "import", str(src), stdout=StringIO())
+    out, err = StringIO(), StringIO()
+    dest = tmp_path / "out.jsonl"
+    call_command("kb", "export", str(dest), "--category", "话费", stdout=out, stderr=err)
+    assert [json.loads(x)["id"] for x in dest.read_text(encoding="utf-8").splitlines()] == ["kb-1"]
+    assert "exported 1 items" in err.getvalue() and not (tmp_path / "out.jsonl.part").exists()
+    out = StringIO()
+    call_command("kb", "export", stdout=out)  # to stdout
+    assert [json.loads(x)["id"] for x in out.getvalue().splitlines()] == ["kb-1", "kb-2"]
+    with pytest.raises(CommandError, match="cannot write"):
+        call_command("kb", "export", str(tmp_path / "no-such-dir" / "x.jsonl"), stdout=StringIO(), stderr=StringIO())
+    with pytest.raises(CommandError, match="no such user"):
+        call_command("kb", "export", "--as", "nobody", stdout=StringIO())
+    with pytest.raises(CommandError, match="导出|export"):
+        call_command("kb", "export", "--as", "agent", stdout=StringIO())

@@ -253,3 +253,48 @@ def test_a_new_item_may_carry_its_validity_K1(client, centre, api_for):
     assert timezone.localtime(KnowledgeItem.objects.get().expires_at).strftime("%Y-%m-%d %H:%M") == "2099-01-01 00:00"
     r = api_for("lead").post("/kb/items", {"question": "q?", "answer": "a", "effective_from": "2026-13-40T00:00"})
     assert r.status_code == 422 and "effective_from" in r.json()["error"]["fields"]
+
+
+def test_import_and_export_from_the_page_K1(client, centre):
+    """知识管理 › 导入与导出 (reviewers): upload a file — all or nothing, bad lines listed by number —
+    and download the published items in the same format."""
+    import json
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from kefu.audit.models import AuditRecord
+
+    def upload(content: bytes):  # type: ignore[no-untyped-def]
+        return client.post("/w/kb/import/", {"file": SimpleUploadedFile("kb.jsonl", content, "application/x-ndjson")}, **ZH)
+
+    good = "\n".join(json.dumps(x, ensure_ascii=False) for x in [
+        {"id": "kb-1", "question": "怎么查话费？", "answer": "发送CXHF到10001。", "source": "crm"},
+        {"id": "kb-2", "question": "宽带怎么报修？", "answer": "拨打10000报修。", "category": "宽带/故障"}]).encode()
+    _login(client, centre, "lead")
+    assert 'id="kb-transfer"' not in client.get("/w/kb/manage/", **ZH).content.decode()  # reviewers only
+    assert upload(good).status_code == 403 and KnowledgeItem.objects.count() == 0
+    assert client.get("/w/kb/export/", **ZH).status_code == 403
+
+    _login(client, centre, "supervisor")
+    page = client.get("/w/kb/manage/", **ZH).content.decode()
+    assert 'id="kb-transfer"' in page and "导入与导出" in page
+    bad = good + b"\n{oops\n" + json.dumps({"id": "kb-3", "question": "", "answer": "x"}).encode()
+    r = upload(bad)
+    assert r.status_code == 422
+    html = r.content.decode()
+    assert "第 3 行：不是有效的 JSON（错误在第 2 个字符附近）" in html and "第 4 行：" in html and "导入被拒绝：有 2 行有误" in html
+    assert KnowledgeItem.objects.count() == 0  # nothing half-written
+    assert upload(b"").status_code == 422
+
+    r = upload(good)
+    assert r.status_code == 302 and r["Location"].endswith("#kb-transfer")
+    shown = client.get(r["Location"], **ZH).content.decode()
+    assert "新增 2" in shown and "source" in shown  # the ignored field is named
+    assert set(KnowledgeItem.objects.values_list("external_id", flat=True)) == {"kb-1", "kb-2"}
+
+    r = client.get("/w/kb/export/", {"category": "宽带"}, **ZH)
+    assert r.status_code == 200 and r["Content-Disposition"].startswith("attachment")
+    assert [json.loads(x)["id"] for x in r.content.decode().splitlines()] == ["kb-2"]
+    assert AuditRecord.objects.filter(action="kb.export", actor__username="supervisor").exists()
+    bad = client.get("/w/kb/export/", {"audience": "all"}, **ZH)
+    assert bad.status_code == 422 and "public" in bad.content.decode()

@@ -1,4 +1,5 @@
-"""kefu kb import FILE.jsonl — import FAQ items (all or nothing; bad lines reported by number)."""
+"""kefu kb import FILE.jsonl — import FAQ items (all or nothing; bad lines reported by number);
+kefu kb export [FILE.jsonl] — the published items in the same format; kefu kb vectors."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kefu.accounts.models import Role, User
 from kefu.core.errors import KefuError
-from kefu.knowledge.services import ImportFailed, kb_import
+from kefu.knowledge.services import ImportFailed, kb_export, kb_import
 
 
 class Command(BaseCommand):
@@ -20,6 +21,11 @@ class Command(BaseCommand):
         imp = sub.add_parser("import", help="import FILE.jsonl: id, question, answer, category?, similar_questions?")
         imp.add_argument("file")
         imp.add_argument("--as", dest="username", default=None, help="the importing user (default: first administrator)")
+        exp = sub.add_parser("export", help="write the published items as JSON lines (the import format) to FILE or stdout")
+        exp.add_argument("file", nargs="?", default="-")
+        exp.add_argument("--audience", choices=["public", "internal"], default=None)
+        exp.add_argument("--category", default=None, help="this category and the ones under it, e.g. 宽带")
+        exp.add_argument("--as", dest="username", default=None, help="the exporting user (default: first administrator)")
         sub.add_parser("vectors", help="compute the stored vectors of published items that have none (the background job)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -32,16 +38,13 @@ class Command(BaseCommand):
             n = compute_vectors()
             self.stdout.write(f"computed vectors of {n} item versions in {time.perf_counter() - t0:.1f}s")
             return
+        actor = self._actor(opts["username"])
+        if opts["op"] == "export":
+            self._export(actor, opts)
+            return
         path = Path(opts["file"])
         if not path.is_file():
             raise CommandError(f"no such file: {path}")
-        if opts["username"]:
-            actor = User.objects.filter(username=opts["username"]).first()
-        else:
-            actor = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first() or \
-                User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
-        if actor is None:
-            raise CommandError("no importing user: create an administrator or pass --as USERNAME")
         try:
             with path.open("rb") as fh:
                 result = kb_import(actor=actor, lines=fh)
@@ -54,3 +57,33 @@ class Command(BaseCommand):
         for note in result.ignored_notes():
             self.stderr.write(f"{path}: {note}")
         self.stdout.write(f"imported {path}: {result.created} new, {result.updated} updated, {result.unchanged} unchanged")
+
+    def _actor(self, username: str | None) -> User:
+        if username:
+            actor = User.objects.filter(username=username).first()
+            if actor is None:
+                raise CommandError(f"no such user: {username}")
+            return actor
+        actor = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first() or \
+            User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
+        if actor is None:
+            raise CommandError("no acting user: create an administrator or pass --as USERNAME")
+        return actor
+
+    def _export(self, actor: User, opts: dict[str, Any]) -> None:
+        try:
+            lines = kb_export(actor=actor, audience=opts["audience"], category=opts["category"])
+        except KefuError as e:
+            raise CommandError(str(e.message)) from None
+        text = "".join(line + "\n" for line in lines)
+        if opts["file"] == "-":
+            self.stdout.write(text, ending="")
+            return
+        path = Path(opts["file"])
+        tmp = path.with_name(path.name + ".part")  # a reader never sees half a file
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+        except OSError as e:
+            raise CommandError(f"cannot write {path}: {e.strerror}") from None
+        self.stderr.write(f"exported {len(lines)} items to {path}")
