@@ -31,6 +31,7 @@ class ItemIn(Strict):
     kind: str = "faq"
     category: str = Field(default="", max_length=100)
     tags: list[str] = Field(default_factory=list, max_length=20)
+    products: list[str] = Field(default_factory=list, max_length=20)
     audience: str = "public"
     external_id: str | None = Field(default=None, max_length=64)
     effective_from: str | None = Field(default=None, max_length=40)
@@ -263,8 +264,10 @@ def unanswered(request: HttpRequest) -> dict[str, Any]:
 
 @router.get("/kb/search", response=dict[str, Any], summary="Agents' knowledge search (Chinese, synonyms, highlights)")
 def kb_search(request: HttpRequest, q: str = Query(..., min_length=1, max_length=200), category: str | None = None,
+              kind: str | None = None, audience: str | None = None, tag: str | None = None, product: str | None = None,
               limit: int = Query(10, ge=1, le=50)) -> dict[str, Any]:
-    return {"items": selectors.kb_search(q=q, category=category, limit=limit), "next": None}
+    return {"items": selectors.kb_search(q=q, category=category, kind=kind, audience=audience, tag=tag, product=product,
+                                         limit=limit), "next": None}
 
 
 @router.get("/tickets/{ticket_id}/kb-suggestions", response=dict[str, Any], summary="Agent assist: top 5 items for an order")

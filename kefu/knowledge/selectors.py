@@ -28,7 +28,7 @@ def item_present(item: KnowledgeItem) -> dict[str, Any]:
     v = item.published
     return {
         "id": item.pk, "external_id": item.external_id, "kind": item.kind, "category": item.category,
-        "audience": item.audience, "tags": item.tags,
+        "audience": item.audience, "tags": item.tags, "products": item.products,
         "question": v.question if v else None, "answer": v.answer if v else None,
         "similar_questions": v.similar_questions if v else [], "version": v.number if v else None,
     }
@@ -59,13 +59,14 @@ ASSIST_LIMIT = 5
 ASSIST_TEXT = 500
 
 
-def kb_hits(engine: Any, q: str, k: int) -> list[dict[str, Any]]:
-    """The engine's top ``k`` for ``q`` as presented items (with score, matched question and the
-    query words found in it); two queries whatever ``k`` is."""
+def kb_hits(engine: Any, q: str, k: int, where: Any = None) -> list[dict[str, Any]]:
+    """The engine's top ``k`` for ``q`` (among the items ``where``, a ``SearchFilter``, matches) as
+    presented items (with score, matched question and the query words found in it); two queries
+    whatever ``k`` is."""
     from .retrieval.engine import EmptyQuestion
 
     try:
-        candidates = engine.search(q, k=k)
+        candidates = engine.search(q, k=k, where=where)
     except EmptyQuestion:  # blank text: nothing to look up
         return []
     # Not the vector blobs (≈25 KB a version): a page of hits needs only the texts.
@@ -82,14 +83,51 @@ def kb_hits(engine: Any, q: str, k: int) -> list[dict[str, Any]]:
     return out
 
 
-def kb_search(*, q: str, category: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
-    """Agents' search over internal and public items (K5); ``category`` keeps a category and its children."""
+def search_filter(
+    *, category: str | None = None, kind: str | None = None, audience: str | None = None,
+    tag: str | None = None, product: str | None = None,
+) -> Any:
+    """Agents' search filters, checked (K5): ``category`` a category and the ones under it, ``kind``
+    and ``audience`` one of their values, ``tag`` / ``product`` one the item carries. Raises
+    ``ValidationFailed`` naming each bad filter."""
+    from .models import ItemKind
+    from .retrieval.engine import SearchFilter
+
+    def text(v: str | None) -> str:
+        return (v or "").strip()
+
+    errors: dict[str, Any] = {}
+    path = "/".join(p.strip() for p in text(category).split("/") if p.strip())
+    if text(kind) and text(kind) not in ItemKind.values:
+        errors["kind"] = _("Unknown kind: use one of %(values)s.") % {"values": ", ".join(ItemKind.values)}
+    if text(audience) and text(audience) not in Audience.values:
+        errors["audience"] = _("Unknown audience: use public or internal.")
+    for name, value in (("category", path), ("tag", text(tag)), ("product", text(product))):
+        if len(value) > 100:
+            errors[name] = _("At most %(n)d characters.") % {"n": 100}
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return SearchFilter(category=path, kind=text(kind), audience=text(audience), tag=text(tag), product=text(product))
+
+
+def kb_search(
+    *, q: str, category: str | None = None, kind: str | None = None, audience: str | None = None,
+    tag: str | None = None, product: str | None = None, limit: int = 10,
+) -> list[dict[str, Any]]:
+    """Agents' search over internal and public items (K5), narrowed by ``search_filter``'s filters
+    inside the index: each retriever fills its candidates from the matching items only."""
     from .search import engine_for
 
-    hits = kb_hits(engine_for("all"), q, limit * 3 if category else limit)
-    if category:
-        hits = [h for h in hits if h["category"] == category or h["category"].startswith(category + "/")][:limit]
-    return hits
+    where = search_filter(category=category, kind=kind, audience=audience, tag=tag, product=product)
+    return kb_hits(engine_for("all"), q, limit, where or None)
+
+
+def kb_facets() -> dict[str, list[str]]:
+    """The tags and products carried by items agents can find, for the search filters (from the
+    index, not the database: no read of every row per page)."""
+    from .search import engine_for
+
+    return engine_for("all").facets()  # type: ignore[union-attr]
 
 
 def ticket_suggestions(ticket: Any) -> list[dict[str, Any]]:

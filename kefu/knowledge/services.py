@@ -4,6 +4,7 @@ walking a troubleshooting flow inside a work order (K3). Every write is audited.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
@@ -63,6 +64,26 @@ def _clean_content(question: Any, answer: Any, similar: Any, *, prefix: str = ""
     return q, a, sims
 
 
+MAX_LABELS = 20
+MAX_LABEL = 40
+_LABEL_SPLIT = re.compile(r"[,，、;；\s]+")
+
+
+def clean_labels(raw: Any, *, field: str) -> list[str]:
+    """Tags or products: a list of texts, or one text separated by commas, 、 or spaces (a form
+    field); trimmed, repeats dropped, at most 20 of 40 characters each."""
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, str):
+        raw = _LABEL_SPLIT.split(raw)
+    if not isinstance(raw, list) or not all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in raw):
+        raise ValidationFailed(fields={field: _("Must be a list of texts.")})
+    labels = list(dict.fromkeys(str(x).strip() for x in raw if str(x).strip()))
+    if len(labels) > MAX_LABELS or any(len(x) > MAX_LABEL for x in labels):
+        raise ValidationFailed(fields={field: _("At most %(n)d labels of %(m)d characters.") % {"n": MAX_LABELS, "m": MAX_LABEL}})
+    return labels
+
+
 def clean_validity(effective_from: Any, expires_at: Any, *, now: datetime | None = None) -> tuple[datetime | None, datetime | None]:
     """When an item comes into force and when it expires (K1): each a datetime, an ISO text
     (``2026-12-05T09:00``, local time when no offset is given) or empty for "no limit". The expiry
@@ -107,7 +128,8 @@ def item_create(
     similar_questions: list[str] | None = None,
     kind: str = ItemKind.FAQ,
     category: str = "",
-    tags: list[str] | None = None,
+    tags: list[str] | str | None = None,
+    products: list[str] | str | None = None,
     audience: str = Audience.PUBLIC,
     external_id: str | None = None,
     effective_from: Any = None,
@@ -118,6 +140,7 @@ def item_create(
     _require(actor, EDITOR_ROLES, _("Your role cannot edit the knowledge base."))
     q, a, sims = _clean_content(question, answer, similar_questions)
     start, end = clean_validity(effective_from, expires_at)
+    tags, products = clean_labels(tags, field="tags"), clean_labels(products, field="products")
     if kind not in ItemKind.values:
         raise ValidationFailed(fields={"kind": _("Unknown kind.")})
     if audience not in Audience.values:
@@ -125,7 +148,8 @@ def item_create(
     if external_id and KnowledgeItem.objects.filter(external_id=external_id).exists():
         raise ValidationFailed(fields={"external_id": _("An item with this id exists already.")})
     item = KnowledgeItem.objects.create(
-        kind=kind, category=category.strip()[:100], tags=tags or [], audience=audience, external_id=external_id or None,
+        kind=kind, category=category.strip()[:100], tags=tags, products=products, audience=audience,
+        external_id=external_id or None,
         effective_from=start, expires_at=end,
     )
     ItemVersion.objects.create(item=item, number=1, question=q, answer=a, similar_questions=sims, author=actor)
@@ -275,7 +299,7 @@ class ImportFailed(KefuError):
         )
 
 
-ALLOWED_KEYS = {"id", "question", "answer", "category", "similar_questions", "tags", "audience", "kind"}
+ALLOWED_KEYS = {"id", "question", "answer", "category", "similar_questions", "tags", "products", "audience", "kind"}
 
 
 def _category_text(raw: Any) -> str | None:
@@ -344,9 +368,13 @@ def _parse_lines(
         if audience not in Audience.values or kind not in ItemKind.values:
             bad.append((n, str(_("unknown audience or kind"))))
             continue
+        try:
+            labels = {f: clean_labels(obj.get(f), field=f) for f in ("tags", "products")}
+        except ValidationFailed as e:
+            bad.append((n, "; ".join(f"{k}: {v}" for k, v in e.fields.items())))
+            continue
         good.append((n, {"id": ext, "question": q, "answer": a, "similar_questions": sims, "category": category,
-                         "tags": obj.get("tags") if isinstance(obj.get("tags"), list) else [],
-                         "audience": audience, "kind": kind}))
+                         **labels, "audience": audience, "kind": kind}))
     return good, bad
 
 
@@ -365,24 +393,27 @@ def kb_import(*, actor: User, lines: Iterable[str | bytes]) -> ImportResult:
                     .select_related("published")}
         for _n, row in good:
             item = existing.get(row["id"])
+            props = {"kind": row["kind"], "tags": row["tags"], "products": row["products"], "audience": row["audience"]}
             if item is None:
-                item = KnowledgeItem.objects.create(
-                    kind=row["kind"], external_id=row["id"], category=row["category"][:100], tags=row["tags"],
-                    audience=row["audience"],
-                )
+                item = KnowledgeItem.objects.create(external_id=row["id"], category=row["category"][:100], **props)
                 number = 1
                 result.created += 1
             else:
                 pub = item.published
-                if pub is not None and (pub.question, pub.answer, pub.similar_questions) == (
-                    row["question"], row["answer"], row["similar_questions"]
-                ) and item.category == row["category"]:
+                same_content = pub is not None and (pub.question, pub.answer, pub.similar_questions) == (
+                    row["question"], row["answer"], row["similar_questions"]) and item.category == row["category"]
+                changed_props = [k for k, v in props.items() if getattr(item, k) != v]
+                if same_content and not changed_props:
                     result.unchanged += 1
                     continue
+                for k in changed_props:
+                    setattr(item, k, props[k])
                 item.category = row["category"][:100]
-                item.save(update_fields=["category", "updated_at"])
-                number = _next_number(item)
+                item.save(update_fields=["category", *changed_props, "updated_at"])
                 result.updated += 1
+                if same_content:  # labels, kind or audience only: the published version serves on
+                    continue
+                number = _next_number(item)
             version = ItemVersion.objects.create(
                 item=item, number=number, question=row["question"], answer=row["answer"],
                 similar_questions=row["similar_questions"], author=actor, status=VersionStatus.IN_REVIEW,
@@ -415,7 +446,7 @@ def _give_external_ids(items: list[KnowledgeItem]) -> int:
 
 def kb_export(*, actor: User, audience: str | None = None, category: str | None = None) -> list[str]:
     """The published, not archived items as JSON lines in the import format (``id``, ``question``,
-    ``answer``, ``category``, ``similar_questions``, ``tags``, ``audience``, ``kind``), oldest first:
+    ``answer``, ``category``, ``similar_questions``, ``tags``, ``products``, ``audience``, ``kind``), oldest first:
     importing the file back changes nothing. ``audience``: only public or only internal items;
     ``category``: that category and the ones under it (``宽带`` takes ``宽带/故障``). Reviewers only
     (the same roles as import) — the whole base, internal knowledge included, leaves with it — and
@@ -436,7 +467,8 @@ def kb_export(*, actor: User, audience: str | None = None, category: str | None 
         lines = [
             json.dumps({"id": i.external_id, "question": i.published.question, "answer": i.published.answer,  # type: ignore[union-attr]
                         "category": i.category, "similar_questions": list(i.published.similar_questions or []),  # type: ignore[union-attr]
-                        "tags": list(i.tags or []), "audience": i.audience, "kind": i.kind}, ensure_ascii=False)
+                        "tags": list(i.tags or []), "products": list(i.products or []), "audience": i.audience,
+                        "kind": i.kind}, ensure_ascii=False)
             for i in items
         ]
         audit_record(actor=actor, action="kb.export", object_type="knowledge.knowledgeitem",

@@ -154,14 +154,16 @@ def bot_restart(request: HttpRequest) -> HttpResponse:
 def kb_search(request: HttpRequest) -> HttpResponse:
     q = (request.GET.get("q") or "").strip()
     category = (request.GET.get("category") or "").strip()
+    filters = {k: (request.GET.get(k) or "").strip() for k in ("kind", "audience", "tag", "product")}
     ctx: dict[str, Any] = {"q": q, "category": category, "categories": selectors.kb_categories(), "hits": None,
-                           "field_errors": {}, "may_edit": selectors.may_edit(_user(request))}
+                           "field_errors": {}, "may_edit": selectors.may_edit(_user(request)), "filters": filters,
+                           "kinds": ItemKind.choices, "audiences": Audience.choices, "facets": selectors.kb_facets()}
     status = 200
     if q:
         try:
             if len(q) > SEARCH_MAX:
                 raise ValidationFailed(fields={"q": _("Search with at most %(n)d characters.") % {"n": SEARCH_MAX}})
-            ctx["hits"] = selectors.kb_search(q=q, category=category or None, limit=10)
+            ctx["hits"] = selectors.kb_search(q=q, category=category or None, limit=10, **filters)
         except KefuError as e:
             ctx.update(_err(e))
             status = e.status
@@ -303,6 +305,7 @@ def manage_new(request: HttpRequest) -> HttpResponse:
                 actor=user, question=post.get("question", ""), answer=post.get("answer", ""),
                 similar_questions=_lines(post.get("similar_questions", "")), kind=post.get("kind", "faq"),
                 category=post.get("category", ""), audience=post.get("audience", "public"),
+                tags=post.get("tags", ""), products=post.get("products", ""),
                 effective_from=post.get("effective_from", ""), expires_at=post.get("expires_at", ""),
             )
             if post.get("then") == "submit":

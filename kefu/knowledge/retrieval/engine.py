@@ -93,6 +93,9 @@ class KBItem:
     category: str = ""
     public: bool = True  # customers may see it (the bot); False: agents only
     external_id: str = ""  # the id in the system it was imported from (the bot's answer names it)
+    kind: str = "faq"  # faq | article | script | quick_reply: for agents' search filters
+    tags: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, obj: KBItem | Mapping[str, Any]) -> KBItem:
@@ -106,6 +109,9 @@ class KBItem:
             category=str(obj.get("category") or ""),
             public=bool(obj.get("public", True)),
             external_id=str(obj.get("external_id") or ""),
+            kind=str(obj.get("kind") or "faq"),
+            tags=tuple(str(t) for t in (obj.get("tags") or ())),
+            products=tuple(str(p) for p in (obj.get("products") or ())),
         )
 
     @property
@@ -118,6 +124,40 @@ class KBItem:
         """What the encoder turns into the item's vectors: every question, then the head of the
         answer (the question again if there is none) — one row each, stored per version."""
         return (*self.questions, self.answer[:ANSWER_VECTOR_CHARS].strip() or self.question)
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """What agents narrow a search to (K5); empty fields do not filter. ``category`` takes that
+    category and the ones under it (``宽带`` takes ``宽带/故障``); ``audience`` is ``public`` or
+    ``internal``; ``tag`` and ``product`` must be among the item's."""
+
+    category: str = ""
+    kind: str = ""
+    audience: str = ""
+    tag: str = ""
+    product: str = ""
+
+    def __bool__(self) -> bool:
+        return any((self.category, self.kind, self.audience, self.tag, self.product))
+
+    def matches(self, item: KBItem) -> bool:
+        c = self.category
+        return (
+            (not c or item.category == c or item.category.startswith(c + "/"))
+            and (not self.kind or item.kind == self.kind)
+            and (not self.audience or item.public == (self.audience == "public"))
+            and (not self.tag or self.tag in item.tags)
+            and (not self.product or self.product in item.products)
+        )
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The items a query may return: a flag per item number, and a key naming it for the caches."""
+
+    key: tuple[Any, ...]
+    groups: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -296,7 +336,9 @@ class Engine:
         # per item number: may customers see it; one index serves agents (all) and the bot (public)
         self._public = np.zeros(16, dtype=bool)
         self._audience_version = 0
-        self._masks: dict[str, tuple[int, np.ndarray]] = {}
+        self._content_version = 0  # every add, replace and removal: filter masks are computed again
+        self._masks: dict[tuple[Any, ...], tuple[tuple[int, int], np.ndarray]] = {}
+        self._facets: tuple[tuple[int, int], dict[str, list[str]]] | None = None
         self._free: list[int] = []
         self._lock = threading.RLock()
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -411,6 +453,7 @@ class Engine:
             self._chars.add_many(chars)
             self._answers.add_many(answers)
             self._itemq.add_many(itemq)
+            self._content_version += 1
             for num, entry in enumerate(self._entries):
                 if entry is not None:
                     self._index_pairs(num, entry)
@@ -459,6 +502,7 @@ class Engine:
             self._index_pairs(num, entry)
             self._num_of[item.id] = num
             self._mark(num, item.public)
+            self._content_version += 1
 
     def remove(self, item_id: str) -> bool:
         """Take an item out of the index; False if it was not there."""
@@ -481,6 +525,7 @@ class Engine:
         self._entries[num] = None
         self._free.append(num)
         self._mark(num, False)
+        self._content_version += 1
         return True
 
     # -- audiences ----------------------------------------------------------------------------
@@ -508,16 +553,63 @@ class Engine:
         cycle, which only the cyclic collector could free (see ``collector_paused``)."""
         return PublicView(self)
 
-    def _slot_mask(self, name: str, index: BM25Index, size: int) -> np.ndarray:
-        """Which of ``index``'s slots belong to public items (cached until an audience changes)."""
-        hit = self._masks.get(name)
-        if hit is not None and hit[0] == self._audience_version and len(hit[1]) == size:
+    #: filter masks kept (agents use a handful of filters again and again)
+    MASK_CACHE = 64
+
+    def _versions(self) -> tuple[int, int]:
+        return self._audience_version, self._content_version
+
+    def _cached_mask(self, key: tuple[Any, ...], size: int, make: Callable[[], np.ndarray]) -> np.ndarray:
+        hit = self._masks.get(key)
+        if hit is not None and hit[0] == self._versions() and len(hit[1]) == size:
             return hit[1]
-        groups = index.groups(size)
-        public = np.concatenate([self._public, [False]])  # group -1 (a free slot) reads the False
-        mask = public[np.where(groups >= 0, groups, len(self._public))]
-        self._masks[name] = (self._audience_version, mask)
+        mask = make()
+        if len(self._masks) >= self.MASK_CACHE:
+            self._masks.pop(next(iter(self._masks)))
+        self._masks[key] = (self._versions(), mask)
         return mask
+
+    def _scope(self, public_only: bool, where: SearchFilter | None) -> _Scope | None:
+        """The items a query may return: public ones for the bot, those ``where`` matches for a
+        filtered search, both, or None (all)."""
+        if not where:
+            return _Scope(("public",), self._public) if public_only else None
+        key = ("where", where, public_only)
+
+        def make() -> np.ndarray:
+            flags = np.fromiter(
+                (e is not None and where.matches(e.item) for e in self._entries), dtype=bool, count=len(self._entries))
+            if public_only:
+                flags &= self._public[: len(flags)]
+            return flags
+
+        return _Scope(key, self._cached_mask(key, len(self._entries), make))
+
+    def _slot_mask(self, name: str, index: BM25Index, size: int, scope: _Scope) -> np.ndarray:
+        """Which of ``index``'s slots belong to items in ``scope`` (cached until the index or an
+        audience changes)."""
+
+        def make() -> np.ndarray:
+            groups = index.groups(size)
+            flags = np.concatenate([scope.groups, [False]])  # group -1 (a free slot) reads the False
+            return flags[np.where((groups >= 0) & (groups < len(scope.groups)), groups, len(scope.groups))]
+
+        return self._cached_mask((name, *scope.key), size, make)
+
+    def facets(self) -> dict[str, list[str]]:
+        """Every tag and product of the indexed items, sorted (for search filters); cached until
+        the index changes."""
+        with self._lock:
+            hit = self._facets
+            if hit is None or hit[0] != self._versions():
+                tags: set[str] = set()
+                products: set[str] = set()
+                for e in self._entries:
+                    if e is not None:
+                        tags.update(t for t in e.item.tags if t.strip())
+                        products.update(p for p in e.item.products if p.strip())
+                hit = self._facets = (self._versions(), {"tags": sorted(tags), "products": sorted(products)})
+            return hit[1]
 
     def __len__(self) -> int:
         return len(self._num_of)
@@ -587,20 +679,22 @@ class Engine:
         )
 
     def _features(
-        self, q: _Query, public_only: bool = False
+        self, q: _Query, public_only: bool = False, where: SearchFilter | None = None
     ) -> tuple[list[int], np.ndarray, list[int], dict[str, float]]:
         """Candidate item numbers, their feature rows (RANK_FEATURES order), the index of each
         one's matched question, and query-level values for the confidence model. ``public_only``:
-        candidates are public items only (the bot)."""
+        candidates are public items only (the bot); ``where``: only items it matches."""
         w_all = self._words.score_all(q.weights)
         b_all = self._chars.score_all(q.bigram_weights)
         a_all = self._answers.score_all(q.weights)
         i_all = self._itemq.score_all(q.weights)
-        # The bot sees public items only: the masks pick the slots the retrievers may return
-        # (the candidates' own scores are read by slot later, all of them public).
-        w_mask = self._slot_mask("words", self._words, len(w_all)) if public_only else None
-        b_mask = self._slot_mask("chars", self._chars, len(b_all)) if public_only else None
-        i_mask = self._slot_mask("itemq", self._itemq, len(i_all)) if public_only else None
+        # The bot sees public items only, a filtered search the matching ones: the masks pick the
+        # slots the retrievers may return (the candidates' own scores are read by slot later) —
+        # each retriever still fills its pool from the allowed items, however far down they rank.
+        scope = self._scope(public_only, where)
+        w_mask = self._slot_mask("words", self._words, len(w_all), scope) if scope else None
+        b_mask = self._slot_mask("chars", self._chars, len(b_all), scope) if scope else None
+        i_mask = self._slot_mask("itemq", self._itemq, len(i_all), scope) if scope else None
         pool: dict[int, None] = {}
         rank_w: dict[int, int] = {}
         rank_c: dict[int, int] = {}
@@ -615,12 +709,13 @@ class Engine:
         for r, (g, _, _) in enumerate(self._itemq.top_groups_of(i_all, self.POOL, mask=i_mask)):
             pool[g] = None
             rank_i[g] = r
+        allowed = scope.groups if scope else None
         if self._dense is not None and q.vector() is not None:
-            allowed = self._public if public_only else None
             for r, (g, _, _) in enumerate(self._dense.top_groups(q.qvec, self.POOL, allowed=allowed)):
                 pool[g] = None
                 rank_d[g] = r
-        nums = [g for g in pool if g >= 0 and self._entries[g] is not None and (not public_only or self._public[g])]
+        nums = [g for g in pool if g >= 0 and self._entries[g] is not None
+                and (allowed is None or (g < len(allowed) and allowed[g]))]
         w_self = self._words.self_score(q.weights) or 1.0
         b_self = self._chars.self_score(q.bigram_weights) or 1.0
         a_self = self._answers.self_score(q.weights) or 1.0
@@ -733,10 +828,10 @@ class Engine:
         return x[:, idx]
 
     def _rank(
-        self, q: _Query, profile: Profile | None = None, public_only: bool = False
+        self, q: _Query, profile: Profile | None = None, public_only: bool = False, where: SearchFilter | None = None
     ) -> tuple[list[tuple[int, float, int, np.ndarray]], dict[str, float]]:
         profile = profile or self.profile
-        nums, x, matched, qinfo = self._features(q, public_only)
+        nums, x, matched, qinfo = self._features(q, public_only, where)
         if not nums:
             return [], qinfo
         logits = profile.rank_logits(self._select(profile.rank_features, x))
@@ -792,9 +887,11 @@ class Engine:
         return out
 
     def search(
-        self, query: str, k: int = 10, *, dense: bool | None = None, public_only: bool = False
+        self, query: str, k: int = 10, *, dense: bool | None = None, public_only: bool = False,
+        where: SearchFilter | None = None,
     ) -> list[Candidate]:
-        """The ``k`` best items for ``query``, best first. Raises ``EmptyQuestion``.
+        """The ``k`` best items for ``query``, best first, among those ``where`` matches (all when
+        None). Raises ``EmptyQuestion``.
 
         ``dense``: True ranks with the hybrid model (as the bot does), False with the lexical
         retrievers and the lexical model only; None (agents' search) chooses by length — the
@@ -808,7 +905,7 @@ class Engine:
         if not q.content:
             return []
         with self._lock:
-            ranked, _ = self._rank(q, self.profile if use_dense else self.lexical_profile, public_only)
+            ranked, _ = self._rank(q, self.profile if use_dense else self.lexical_profile, public_only, where)
             return self._candidates(q, ranked, k)
 
     def _answer_one(self, query: str, public_only: bool = False) -> tuple[Answer, dict[str, float] | None]:
@@ -885,8 +982,8 @@ class PublicView:
     def answer(self, query: str, context: Sequence[str | Mapping[str, Any]] | None = None) -> Answer:
         return self.engine.answer(query, context, public_only=True)
 
-    def search(self, query: str, k: int = 10, *, dense: bool | None = None) -> list[Candidate]:
-        return self.engine.search(query, k, dense=dense, public_only=True)
+    def search(self, query: str, k: int = 10, *, dense: bool | None = None, where: SearchFilter | None = None) -> list[Candidate]:
+        return self.engine.search(query, k, dense=dense, public_only=True, where=where)
 
     def get(self, item_id: str) -> KBItem | None:
         return self.engine.get(item_id) if self.engine.is_public(item_id) else None

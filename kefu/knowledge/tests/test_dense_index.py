@@ -171,3 +171,15 @@ def test_the_row_table_follows_adds_replacements_and_removals_K5():
     expect = [index.rows_of(int(g)) if int(g) in index else np.zeros(0, dtype=np.int64) for g in groups]
     assert lens.tolist() == [len(e) for e in expect] and lens[1] == 0 and lens[-1] == 0
     assert rows.tolist() == np.concatenate(expect).tolist()
+
+
+def test_a_narrow_filter_is_scored_directly_not_through_the_lists_K5() -> None:
+    """The inverted file reads ~4 % of the base: a filter that allows a handful of items far from
+    the query's lists would find none of them there — they are scored directly instead."""
+    _centres, items = _clustered(3000)
+    index = _index(items, ivf_min=1000)
+    q = items[7][0] / np.linalg.norm(items[7][0])
+    far = [int(g) for g, _s, _i in index.top_groups(-q, 3)]  # items nearest the opposite direction
+    allowed = np.zeros(3000, dtype=bool)
+    allowed[far] = True
+    assert sorted(g for g, _s, _i in index.top_groups(q, 10, allowed=allowed)) == sorted(far)

@@ -190,7 +190,8 @@ def test_export_is_the_import_format_and_round_trips_K1(api_for, centre):
     api = api_for("supervisor")
     assert api.post("/kb/import", raw=jsonl(LINES + [
         {"id": "kb-9", "question": "内部：宽带装机流程", "answer": "派单给装维。", "category": "宽带/办理", "audience": "internal"},
-        {"id": "kb-10", "question": "光猫红灯怎么办", "answer": "检查光纤。", "category": "宽带故障"}])).status_code == 200
+        {"id": "kb-10", "question": "光猫红灯怎么办", "answer": "检查光纤。", "category": "宽带故障", "products": ["融合宽带"],
+         "tags": "光猫,故障"}])).status_code == 200
     lead, sup = centre["users"]["lead"], centre["users"]["supervisor"]
     mine = item_create(actor=lead, question="宽带怎么办理移机？", answer="营业厅或10000办理。", category="宽带")
     version_submit(actor=lead, version_id=mine.versions.get().pk)
@@ -205,7 +206,7 @@ def test_export_is_the_import_format_and_round_trips_K1(api_for, centre):
     assert r["Content-Disposition"].startswith('attachment; filename="kefu-kb-')
     rows = [json.loads(line) for line in r.content.decode("utf-8").splitlines()]
     assert [x["id"] for x in rows] == ["kb-1", "kb-9", "kb-10", f"kefu-{mine.pk}"]
-    assert rows[0] == dict(LINES[0], tags=[], audience="public", kind="faq")
+    assert rows[0] == dict(LINES[0], tags=[], products=[], audience="public", kind="faq")
     mine.refresh_from_db()
     assert mine.external_id == f"kefu-{mine.pk}" and KnowledgeItem.objects.get(pk=draft.pk).external_id is None
     assert AuditRecord.objects.filter(action="kb.export").latest("pk").changes == {
@@ -216,6 +217,15 @@ def test_export_is_the_import_format_and_round_trips_K1(api_for, centre):
     ids = lambda resp: [json.loads(line)["id"] for line in resp.content.decode().splitlines()]  # noqa: E731
     assert ids(api.get("/kb/export", category="宽带")) == ["kb-9", f"kefu-{mine.pk}"]
     assert ids(api.get("/kb/export", audience="internal")) == ["kb-9"]
+    assert [x for x in rows if x["id"] == "kb-10"][0] == {
+        "id": "kb-10", "question": "光猫红灯怎么办", "answer": "检查光纤。", "category": "宽带故障", "similar_questions": [],
+        "tags": ["光猫", "故障"], "products": ["融合宽带"], "audience": "public", "kind": "faq"}
+    # labels, kind or audience changed alone: the item is updated, the published version serves on
+    relabelled = [dict(x, products=["融合宽带", "IPTV"]) if x["id"] == "kb-10" else x for x in rows]
+    body = "\n".join(json.dumps(x, ensure_ascii=False) for x in relabelled).encode()
+    assert api.post("/kb/import", raw=body).json() == {"created": 0, "updated": 1, "unchanged": 3}
+    kb10 = KnowledgeItem.objects.get(external_id="kb-10")
+    assert kb10.products == ["融合宽带", "IPTV"] and kb10.published.number == 1 and kb10.versions.count() == 1
     bad = api.get("/kb/export", audience="everyone")
     assert bad.status_code == 422 and "public" in bad.json()["error"]["fields"]["audience"]
     for name in ("agent", "lead", "auditor"):

@@ -298,3 +298,19 @@ def test_import_and_export_from_the_page_K1(client, centre):
     assert AuditRecord.objects.filter(action="kb.export", actor__username="supervisor").exists()
     bad = client.get("/w/kb/export/", {"audience": "all"}, **ZH)
     assert bad.status_code == 422 and "public" in bad.content.decode()
+
+
+def test_new_item_carries_products_and_tags_K1(client, api_for, centre):
+    _login(client, centre, "lead")
+    r = client.post("/w/kb/manage/new/", dict(NEW, products="融合宽带，5G畅享 融合宽带", tags="移机、搬家"), **ZH)
+    assert r.status_code == 302
+    item = KnowledgeItem.objects.get()
+    assert (item.products, item.tags) == (["融合宽带", "5G畅享"], ["移机", "搬家"])
+    r = client.post("/w/kb/manage/new/", dict(NEW, question="另一个问题", tags=" ".join(f"标签{i}" for i in range(21))), **ZH)
+    assert r.status_code == 422 and "最多 20 个" in r.content.decode() and KnowledgeItem.objects.count() == 1
+    api = api_for("lead")
+    r = api.post("/kb/items", {"question": "副卡怎么办", "answer": "营业厅办理。", "products": ["副卡共享"], "tags": ["副卡"]})
+    assert r.status_code == 201, r.content
+    assert KnowledgeItem.objects.get(pk=r.json()["id"]).products == ["副卡共享"]
+    bad = api.post("/kb/items", {"question": "副卡", "answer": "a", "products": ["x" * 41]})
+    assert bad.status_code == 422 and "products" in bad.json()["error"]["fields"]

@@ -413,3 +413,29 @@ def test_demo_knowledge_base_and_flows_are_loaded_K4(centre):
     assert sorted(HandoffRoute.objects.values_list("match", "team__name", "ticket_type")) == [
         ("投诉", "热线一班", "complaint"), ("政企", "热线二班", "")]
     search.reset()
+
+
+def test_search_filters_by_kind_audience_product_and_tag_K5(client, api_for, centre, kb):
+    """Agents narrow a search by kind, audience, product and tag (page and API); the product and
+    tag lists offer what the items carry; an unknown kind or audience is named in Chinese."""
+    from kefu.knowledge.services import kb_import
+
+    kb_import(actor=centre["users"]["supervisor"], lines=[json.dumps(
+        {"id": "kb-script-bb", "question": "光猫红灯安抚话术", "answer": "您别着急，我马上为您登记报修。", "kind": "script",
+         "category": "宽带/故障", "tags": ["安抚"], "products": ["融合宽带"], "audience": "internal"}, ensure_ascii=False)])
+    c = as_user(client, centre, "agent")
+    page = c.get("/w/kb/", {"q": "光猫红灯"}).content.decode()
+    assert 'id="kb-kind"' in page and '<option value="融合宽带"' in page and '<option value="安抚"' in page
+    assert "#安抚" in page  # the hit shows its tag
+    for params in ({"kind": "script"}, {"product": "融合宽带"}, {"tag": "安抚"}, {"audience": "internal", "category": "宽带"}):
+        assert items(c.get("/w/kb/", {"q": "光猫红灯", **params}).content.decode()) == ["kb-script-bb"], params
+    assert "kb-script-bb" not in items(c.get("/w/kb/", {"q": "光猫红灯", "audience": "public"}).content.decode())
+    api = api_for("agent")
+    r = api.get("/kb/search", q="光猫红灯", kind="script")
+    assert r.status_code == 200 and [h["external_id"] for h in r.json()["items"]] == ["kb-script-bb"]
+    assert r.json()["items"][0]["products"] == ["融合宽带"]
+    bad = api.get("/kb/search", q="光猫", kind="poem", audience="everyone")
+    assert bad.status_code == 422 and set(bad.json()["error"]["fields"]) == {"kind", "audience"}
+    assert "未知" in bad.json()["error"]["fields"]["kind"]
+    r = c.get("/w/kb/", {"q": "光猫", "kind": "poem"})
+    assert r.status_code == 422 and "未知" in r.content.decode()

@@ -221,3 +221,31 @@ def test_an_engine_is_freed_without_the_cyclic_collector_K5() -> None:
             del e
             assert ref() is None, f"an engine ({encoder=}) is kept alive by a reference cycle"
     assert gc.isenabled()
+
+
+def test_search_filters_narrow_inside_the_index_K5() -> None:
+    """A filter restricts what every retriever may return, so an item of the chosen category is
+    found even when 40 items of other categories match the words better; kind, audience, tag and
+    product filter the same way, and the masks follow upserts and removals."""
+    from kefu.knowledge.retrieval.engine import SearchFilter
+
+    others = [{"id": f"o{i}", "question": f"宽带网速慢怎么办 第{i}条", "answer": "重启光猫。", "category": "宽带/故障"}
+              for i in range(40)]
+    target = {"id": "t", "question": "营业厅能办理宽带吗", "answer": "能。", "category": "营业厅/业务",
+              "kind": "script", "tags": ["线下"], "products": ["融合宽带"], "public": False}
+    for enc in (None, CharEncoder()):
+        e = Engine.build([*others, target], encoder=enc)
+        ids = lambda **f: [c.item_id for c in e.search("宽带网速慢", k=50, dense=enc is not None,  # noqa: E731
+                                                        where=SearchFilter(**f))]
+        assert "t" not in ids()[:40]
+        assert ids(category="营业厅") == ["t"] and ids(category="营业厅/业务") == ["t"] and ids(category="营业") == []
+        assert ids(kind="script") == ["t"] and ids(tag="线下") == ["t"] and ids(product="融合宽带") == ["t"]
+        assert ids(audience="internal") == ["t"] and "t" not in ids(audience="public")
+        assert ids(category="宽带", product="融合宽带") == []
+        # the bot's view: internal items stay out whatever the filter
+        assert [c.item_id for c in e.public_view().search("宽带网速慢", k=5, where=SearchFilter(category="营业厅"))] == []
+        e.upsert(dict(target, id="t2", products=["融合宽带"], tags=[]))
+        assert sorted(ids(product="融合宽带")) == ["t", "t2"] and ids(tag="线下") == ["t"]
+        e.remove("t")
+        assert ids(product="融合宽带") == ["t2"]
+        assert e.facets() == {"tags": [], "products": ["融合宽带"]}
