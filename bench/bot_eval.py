@@ -67,6 +67,7 @@ def main() -> int:
     import django
 
     django.setup()
+    from kefu.core.errors import KefuError
     from kefu.knowledge.bot import bot_ask, bot_rank
     from kefu.knowledge.models import KnowledgeItem
     from kefu.knowledge.retrieval.bm25 import PlainBM25
@@ -82,9 +83,15 @@ def main() -> int:
     outcomes = []
     for q in queries:
         t = time.perf_counter()
-        r = bot_ask(question=q["query"])
+        try:
+            r = bot_ask(question=q["query"])
+        except KefuError:  # an empty question: the bot asks for one, nothing is answered
+            r = {"handoff": True, "external_id": None}
         dt = time.perf_counter() - t
-        ranked = [external[pk] for pk in bot_rank(q["query"], k=10)]
+        try:
+            ranked = [external[pk] for pk in bot_rank(q["query"], k=10)]
+        except KefuError:
+            ranked = []
         if r["external_id"]:  # the answer given is rank one
             ranked = [r["external_id"], *[x for x in ranked if x != r["external_id"]]]
         outcomes.append(Outcome(q["qid"], q["kb_id"], ranked, r["handoff"], r["external_id"] is not None, dt))

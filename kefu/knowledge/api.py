@@ -107,6 +107,21 @@ def revise(request: HttpRequest, item_id: int, payload: ReviseIn) -> Any:
     return Reply(201, {"id": v.pk, "number": v.number, "status": v.status})
 
 
+class PropertiesIn(Strict):
+    category: str = Field(default="", max_length=100)
+    kind: str = "faq"
+    audience: str = "public"
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    products: list[str] = Field(default_factory=list, max_length=20)
+
+
+@router.put("/kb/items/{item_id}/properties", response=dict[str, Any], summary="Category, kind, audience, tags, products")
+def properties(request: HttpRequest, item_id: int, payload: PropertiesIn) -> dict[str, Any]:
+    item = services.item_set_properties(actor=request.user, item_id=item_id, **payload.model_dump())  # type: ignore[arg-type]
+    return {"id": item.pk, "category": item.category, "kind": item.kind, "audience": item.audience,
+            "tags": item.tags, "products": item.products}
+
+
 @router.put("/kb/items/{item_id}/validity", response=dict[str, Any], summary="When the item is in force (null: no limit)")
 def validity(request: HttpRequest, item_id: int, payload: ValidityIn) -> dict[str, Any]:
     item = services.item_set_validity(actor=request.user, item_id=item_id, **payload.model_dump())  # type: ignore[arg-type]

@@ -219,15 +219,15 @@ def run_view(run: FlowRun) -> dict[str, Any]:
 
 
 def may_edit(user: User) -> bool:
-    from .services import EDITOR_ROLES
+    from .services import EDITOR_ROLES, has_role
 
-    return bool(user.is_active and (user.role in EDITOR_ROLES or user.is_superuser))
+    return has_role(user, EDITOR_ROLES)
 
 
 def may_review(user: User) -> bool:
-    from .services import REVIEWER_ROLES
+    from .services import REVIEWER_ROLES, has_role
 
-    return bool(user.is_active and (user.role in REVIEWER_ROLES or user.is_superuser))
+    return has_role(user, REVIEWER_ROLES)
 
 
 def _require_editor(user: User) -> None:

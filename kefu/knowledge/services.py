@@ -31,8 +31,13 @@ MAX_ANSWER = 20000
 MAX_SIMILAR = 500
 
 
+def has_role(actor: User, roles: frozenset[str]) -> bool:
+    """An active user of one of ``roles`` (or a superuser): the one role test of the knowledge base."""
+    return bool(actor.is_active and (actor.role in roles or actor.is_superuser))
+
+
 def _require(actor: User, roles: frozenset[str], message: Any) -> None:
-    if not (actor.is_active and (actor.role in roles or actor.is_superuser)):
+    if not has_role(actor, roles):
         raise PermissionDenied(message, code="role_not_allowed")
 
 
@@ -248,6 +253,47 @@ def item_set_validity(*, actor: User, item_id: int, effective_from: Any, expires
                  changes={"from": {k: v.isoformat() if v else None for k, v in before.items()},
                           "to": {"effective_from": start.isoformat() if start else None,
                                  "expires_at": end.isoformat() if end else None}})
+    return item
+
+
+@transaction.atomic
+def item_set_properties(
+    *, actor: User, item_id: int, category: Any = "", kind: Any = ItemKind.FAQ, audience: Any = Audience.PUBLIC,
+    tags: Any = None, products: Any = None,
+) -> KnowledgeItem:
+    """Change what an item is filed under — category, kind, audience, tags, products — without a new
+    version of its text (reviewers: the audience decides what customers see, the category where
+    the bot hands over). Audited with the old and new value of each field that changed; nothing is
+    written when nothing changed."""
+    _require(actor, REVIEWER_ROLES, _("Your role cannot review knowledge."))
+    item = KnowledgeItem.objects.select_for_update().filter(pk=item_id).first()
+    if item is None:
+        raise NotFound(_("No knowledge item with this id."), code="kb_item_not_found")
+    errors: dict[str, Any] = {}
+    path = "/".join(p.strip() for p in str(category or "").split("/") if p.strip()) if isinstance(category, str) else None
+    if path is None or len(path) > 100:
+        errors["category"] = _("“category” must be text of at most 100 characters")
+    if kind not in ItemKind.values:
+        errors["kind"] = _("Unknown kind.")
+    if audience not in Audience.values:
+        errors["audience"] = _("Unknown audience.")
+    labels: dict[str, list[str]] = {}
+    for name, raw in (("tags", tags), ("products", products)):
+        try:
+            labels[name] = clean_labels(raw, field=name)
+        except ValidationFailed as e:
+            errors.update(e.fields)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    wanted = {"category": path, "kind": kind, "audience": audience, **labels}
+    changed = {k: v for k, v in wanted.items() if getattr(item, k) != v}
+    if not changed:
+        return item
+    before = {k: getattr(item, k) for k in changed}
+    for k, v in changed.items():
+        setattr(item, k, v)
+    item.save(update_fields=[*changed, "updated_at"])
+    audit_record(actor=actor, action="kb.properties", obj=item, changes={"from": before, "to": changed})
     return item
 
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path("w/kb/items/<int:item_id>/revise/", views.item_revise, name="item_revise"),
     path("w/kb/items/<int:item_id>/archive/", views.item_archive, name="item_archive"),
     path("w/kb/items/<int:item_id>/validity/", views.item_validity, name="item_validity"),
+    path("w/kb/items/<int:item_id>/properties/", views.item_properties, name="item_properties"),
     path("w/kb/import/", views.kb_import, name="import"),
     path("w/kb/export/", views.kb_export, name="export"),
     path("w/kb/routes/", views.route_save, name="route_save"),

@@ -362,6 +362,10 @@ def _item_render(request: HttpRequest, item_id: int, *, status: int = 200, **ext
         "field_errors": {}, "error": "", "may_review": selectors.may_review(user),
         "validity_form": {"effective_from": _local(item.effective_from), "expires_at": _local(item.expires_at)},
         "validity_errors": {},
+        "props_form": {"category": item.category, "kind": item.kind, "audience": item.audience,
+                       "tags": " ".join(item.tags or []), "products": " ".join(item.products or [])},
+        "props_errors": {}, "kinds": ItemKind.choices, "audiences": Audience.choices,
+        "categories": selectors.kb_category_paths(),
     }
     ctx.update(extra)
     return render(request, "knowledge/item.html", ctx, status=status)
@@ -455,6 +459,25 @@ def item_validity(request: HttpRequest, item_id: int) -> HttpResponse:
         return _item_render(request, item_id, status=e.status, validity_form=request.POST.dict(),
                             validity_errors={k: str(v) for k, v in e.fields.items()}, error=str(e.message))
     messages.success(request, _("Validity saved."))
+    return redirect("kb:item", item_id=item_id)
+
+
+@login_required
+@require_POST
+def item_properties(request: HttpRequest, item_id: int) -> HttpResponse:
+    user = _user(request)
+    _require_editor(user)
+    post = request.POST
+    try:
+        services.item_set_properties(actor=user, item_id=item_id, category=post.get("category", ""),
+                                     kind=post.get("kind", ""), audience=post.get("audience", ""),
+                                     tags=post.get("tags", ""), products=post.get("products", ""))
+    except NotFound:
+        raise Http404() from None
+    except KefuError as e:
+        return _item_render(request, item_id, status=e.status, props_form=post.dict(),
+                            props_errors={k: str(v) for k, v in e.fields.items()}, error=str(e.message))
+    messages.success(request, _("Properties saved."))
     return redirect("kb:item", item_id=item_id)
 
 

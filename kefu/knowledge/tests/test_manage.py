@@ -314,3 +314,43 @@ def test_new_item_carries_products_and_tags_K1(client, api_for, centre):
     assert KnowledgeItem.objects.get(pk=r.json()["id"]).products == ["副卡共享"]
     bad = api.post("/kb/items", {"question": "副卡", "answer": "a", "products": ["x" * 41]})
     assert bad.status_code == 422 and "products" in bad.json()["error"]["fields"]
+
+
+def test_reviewers_refile_an_item_without_a_new_version_K1(client, api_for, centre):
+    """属性 on the item page (and PUT /kb/items/{id}/properties): category, kind, audience, products and
+    tags change without a new version, audited with old and new values; agents' search and the bot's
+    view follow at once; team leads cannot; bad values are named and nothing is written."""
+    from kefu.audit.models import AuditRecord
+
+    item = _published(centre, "可在营业厅APP申请宽带移机。")
+    _login(client, centre, "lead")
+    page = client.get(f"/w/kb/items/{item.pk}/", **ZH).content.decode()
+    assert 'id="props-category"' not in page and "主管和管理员" in page
+    assert client.post(f"/w/kb/items/{item.pk}/properties/", {"category": "宽带"}, **ZH).status_code == 403
+
+    _login(client, centre, "supervisor")
+    assert 'id="props-category"' in client.get(f"/w/kb/items/{item.pk}/", **ZH).content.decode()
+    r = client.post(f"/w/kb/items/{item.pk}/properties/", {"category": "宽带/办理", "kind": "faq", "audience": "internal",
+                                                           "products": "融合宽带", "tags": "移机 搬家"}, **ZH)
+    assert r.status_code == 302
+    item.refresh_from_db()
+    assert (item.category, item.audience, item.products, item.tags) == ("宽带/办理", "internal", ["融合宽带"], ["移机", "搬家"])
+    assert item.versions.count() == 1
+    rec = AuditRecord.objects.filter(action="kb.properties").latest("pk")
+    assert rec.changes["from"]["audience"] == "public" and rec.changes["to"]["audience"] == "internal"
+    assert "kind" not in rec.changes["to"]  # only what changed
+    assert kb_search(q="宽带移机", product="融合宽带")[0]["id"] == item.pk
+    assert not search.engine_for("public").search("宽带移机", k=5)  # internal now: the bot no longer offers it
+    # bad input: named, nothing written
+    r = client.post(f"/w/kb/items/{item.pk}/properties/", {"category": "宽带", "kind": "poem", "audience": "internal",
+                                                           "tags": " ".join(f"t{i}" for i in range(21))}, **ZH)
+    html = r.content.decode()
+    assert r.status_code == 422 and "未知的类别" in html and "最多 20 个" in html
+    item.refresh_from_db()
+    assert item.category == "宽带/办理"
+    api = api_for("supervisor")
+    r = api.client.put(f"/api/v1/kb/items/{item.pk}/properties", '{"category": "宽带", "audience": "public"}',
+                       content_type="application/json", **api.headers)
+    assert r.status_code == 200 and r.json()["products"] == [] and r.json()["audience"] == "public"
+    assert api_for("lead").client.put(f"/api/v1/kb/items/{item.pk}/properties", "{}", content_type="application/json",
+                                      **api_for("lead").headers).status_code == 403
