@@ -164,6 +164,9 @@ def kb_search(request: HttpRequest) -> HttpResponse:
             if len(q) > SEARCH_MAX:
                 raise ValidationFailed(fields={"q": _("Search with at most %(n)d characters.") % {"n": SEARCH_MAX}})
             ctx["hits"] = selectors.kb_search(q=q, category=category or None, limit=10, **filters)
+            labels = dict(ItemKind.choices)
+            for h in ctx["hits"]:
+                h["kind_label"] = labels.get(h["kind"], h["kind"]) if h["kind"] != ItemKind.FAQ else ""
         except KefuError as e:
             ctx.update(_err(e))
             status = e.status

@@ -426,7 +426,7 @@ def test_search_filters_by_kind_audience_product_and_tag_K5(client, api_for, cen
     c = as_user(client, centre, "agent")
     page = c.get("/w/kb/", {"q": "光猫红灯"}).content.decode()
     assert 'id="kb-kind"' in page and '<option value="融合宽带"' in page and '<option value="安抚"' in page
-    assert "#安抚" in page  # the hit shows its tag
+    assert "#安抚" in page and '<span class="badge">话术</span>' in page  # the hit shows its tag and kind
     for params in ({"kind": "script"}, {"product": "融合宽带"}, {"tag": "安抚"}, {"audience": "internal", "category": "宽带"}):
         assert items(c.get("/w/kb/", {"q": "光猫红灯", **params}).content.decode()) == ["kb-script-bb"], params
     assert "kb-script-bb" not in items(c.get("/w/kb/", {"q": "光猫红灯", "audience": "public"}).content.decode())
