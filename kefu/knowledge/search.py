@@ -74,7 +74,8 @@ def _kb_item(item: KnowledgeItem) -> KBItem:
     return KBItem(id=str(item.pk), question=v.question, answer=v.answer,
                   similar_questions=tuple(v.similar_questions), category=item.category,
                   public=item.audience == Audience.PUBLIC, external_id=item.external_id, kind=item.kind,
-                  tags=tuple(str(t) for t in item.tags or ()), products=tuple(str(p) for p in item.products or ()))
+                  tags=tuple(str(t) for t in item.tags or ()), products=tuple(str(p) for p in item.products or ()),
+                  version=v.number)
 
 
 def _in_force(item: KnowledgeItem, now: datetime) -> bool:

@@ -69,17 +69,21 @@ def kb_hits(engine: Any, q: str, k: int, where: Any = None) -> list[dict[str, An
         candidates = engine.search(q, k=k, where=where)
     except EmptyQuestion:  # blank text: nothing to look up
         return []
-    # Not the vector blobs (≈25 KB a version): a page of hits needs only the texts.
-    items = (KnowledgeItem.objects.select_related("published").defer("published__vector")
-             .in_bulk([int(c.item_id) for c in candidates]))
+    # Served from the index's copy of each published item — the same fields as ``item_present``, and
+    # current: ``engine_for`` brought the index up to date just before. No database read (it was
+    # ~2.7 of 5.2 ms of a search on the demo base).
     out = []
     for c in candidates:
-        item = items.get(int(c.item_id))
-        if item is None or item.published is None:
+        item = engine.get(c.item_id)
+        if item is None:
             continue
-        row = item_present(item)
-        row.update({"score": round(c.score, 4), "matched_question": c.matched_question, "highlights": c.highlights})
-        out.append(row)
+        out.append({
+            "id": int(item.id), "external_id": item.external_id or None, "kind": item.kind, "category": item.category,
+            "audience": Audience.PUBLIC if item.public else Audience.INTERNAL, "tags": list(item.tags),
+            "products": list(item.products), "question": item.question, "answer": item.answer,
+            "similar_questions": list(item.similar_questions), "version": item.version,
+            "score": round(c.score, 4), "matched_question": c.matched_question, "highlights": c.highlights,
+        })
     return out
 
 

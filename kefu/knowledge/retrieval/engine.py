@@ -96,6 +96,7 @@ class KBItem:
     kind: str = "faq"  # faq | article | script | quick_reply: for agents' search filters
     tags: tuple[str, ...] = ()
     products: tuple[str, ...] = ()
+    version: int = 0  # the published version's number: agents' hits are served from this copy
 
     @classmethod
     def of(cls, obj: KBItem | Mapping[str, Any]) -> KBItem:
@@ -112,6 +113,7 @@ class KBItem:
             kind=str(obj.get("kind") or "faq"),
             tags=tuple(str(t) for t in (obj.get("tags") or ())),
             products=tuple(str(p) for p in (obj.get("products") or ())),
+            version=int(obj.get("version") or 0),
         )
 
     @property

@@ -222,3 +222,27 @@ def test_a_large_index_is_frozen_out_of_the_collectors_walk_K5(imported, monkeyp
         assert engine.search("光猫红灯")[0].item_id  # still answers
     finally:
         gc.unfreeze()
+
+
+def test_search_hits_from_the_index_equal_the_database_K5(imported):  # type: ignore[no-untyped-def]
+    """Agents' hits are served from the index's copy of each item: field for field what
+    ``item_present`` reads from the database — also right after a revision is published."""
+    from kefu.knowledge.selectors import item_present, kb_search
+    from kefu.knowledge.services import item_revise, item_set_properties, version_review, version_submit
+
+    sup, lead = imported["users"]["supervisor"], imported["users"]["lead"]
+
+    def check(q: str) -> dict:  # type: ignore[type-arg]
+        hit = kb_search(q=q)[0]
+        item = KnowledgeItem.objects.select_related("published").get(pk=hit["id"])
+        assert {k: v for k, v in hit.items() if k not in ("score", "matched_question", "highlights")} == item_present(item)
+        return hit
+
+    hit = check("话费余额")
+    item_set_properties(actor=sup, item_id=hit["id"], category="话费/查询", kind="faq", audience="internal",
+                        tags=["查询"], products=["5G畅享"])
+    v = item_revise(actor=lead, item_id=hit["id"], question="怎么查询话费余额？", answer="发送CXHF到10001，或登录APP查询。")
+    version_submit(actor=lead, version_id=v.pk)
+    version_review(actor=sup, version_id=v.pk, approve=True)
+    again = check("话费余额")
+    assert (again["version"], again["audience"], again["products"]) == (2, "internal", ["5G畅享"])
