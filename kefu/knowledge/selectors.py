@@ -96,12 +96,13 @@ def search_filter(
     ``ValidationFailed`` naming each bad filter."""
     from .models import ItemKind
     from .retrieval.engine import SearchFilter
+    from .services import category_path
 
     def text(v: str | None) -> str:
         return (v or "").strip()
 
     errors: dict[str, Any] = {}
-    path = "/".join(p.strip() for p in text(category).split("/") if p.strip())
+    path = category_path(category)
     if text(kind) and text(kind) not in ItemKind.values:
         errors["kind"] = _("Unknown kind: use one of %(values)s.") % {"values": ", ".join(ItemKind.values)}
     if text(audience) and text(audience) not in Audience.values:

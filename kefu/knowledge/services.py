@@ -69,6 +69,11 @@ def _clean_content(question: Any, answer: Any, similar: Any, *, prefix: str = ""
     return q, a, sims
 
 
+def category_path(text: str | None) -> str:
+    """A category path with its parts trimmed and empty parts dropped: `` 宽带 / 故障/`` → ``宽带/故障``."""
+    return "/".join(p.strip() for p in (text or "").split("/") if p.strip())
+
+
 MAX_LABELS = 20
 MAX_LABEL = 40
 _LABEL_SPLIT = re.compile(r"[,，、;；\s]+")
@@ -270,7 +275,7 @@ def item_set_properties(
     if item is None:
         raise NotFound(_("No knowledge item with this id."), code="kb_item_not_found")
     errors: dict[str, Any] = {}
-    path = "/".join(p.strip() for p in str(category or "").split("/") if p.strip()) if isinstance(category, str) else None
+    path = category_path(category) if isinstance(category, str) else None
     if path is None or len(path) > 100:
         errors["category"] = _("“category” must be text of at most 100 characters")
     if kind not in ItemKind.values:
@@ -501,7 +506,7 @@ def kb_export(*, actor: User, audience: str | None = None, category: str | None 
     audience = (audience or "").strip()
     if audience and audience not in Audience.values:
         raise ValidationFailed(fields={"audience": _("Unknown audience: use public or internal.")})
-    path = "/".join(p.strip() for p in (category or "").split("/") if p.strip())
+    path = category_path(category)
     qs = KnowledgeItem.objects.filter(published__isnull=False, archived=False).select_related("published").order_by("pk")
     if audience:
         qs = qs.filter(audience=audience)
