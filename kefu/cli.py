@@ -17,7 +17,26 @@ def main() -> None:
 
     argv = sys.argv[:]
     argv[0] = "kefu"
-    execute_from_command_line(argv)
+    try:
+        execute_from_command_line(argv)
+    except Exception as exc:  # noqa: BLE001 — one case is told plainly, everything else re-raised
+        from django.db import OperationalError, ProgrammingError
+
+        if isinstance(exc, OperationalError | ProgrammingError) and _missing_table(exc):
+            # A command run before the database was set up (`make run` migrates it): say so instead
+            # of a traceback through Django's query code.
+            sys.stderr.write(
+                "kefu: 数据库尚未初始化（缺少数据表），请先运行 `make run` 或 `.venv/bin/kefu migrate`。\n"
+                "kefu: the database is not set up (a table is missing): run `make run` or `.venv/bin/kefu migrate` first.\n"
+                f"      ({exc})\n"
+            )
+            raise SystemExit(1) from None
+        raise
+
+
+def _missing_table(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
 
 
 if __name__ == "__main__":

@@ -94,10 +94,13 @@ def clean_labels(raw: Any, *, field: str) -> list[str]:
     return labels
 
 
-def clean_validity(effective_from: Any, expires_at: Any, *, now: datetime | None = None) -> tuple[datetime | None, datetime | None]:
+def clean_validity(
+    effective_from: Any, expires_at: Any, *, now: datetime | None = None, past_expiry: bool = False,
+) -> tuple[datetime | None, datetime | None]:
     """When an item comes into force and when it expires (K1): each a datetime, an ISO text
     (``2026-12-05T09:00``, local time when no offset is given) or empty for "no limit". The expiry
-    must be after the start and in the future."""
+    must be after the start and — unless ``past_expiry`` (an import carrying an expired item:
+    kept, out of force) — in the future."""
     now = now or timezone.now()
     errors: dict[str, Any] = {}
     out: list[datetime | None] = []
@@ -106,7 +109,8 @@ def clean_validity(effective_from: Any, expires_at: Any, *, now: datetime | None
             out.append(None)
             continue
         try:
-            value = raw if isinstance(raw, datetime) else parse_datetime(str(raw).strip())
+            # text or a datetime only: a number (20261205) is not a date, whatever ISO's basic form allows
+            value = raw if isinstance(raw, datetime) else parse_datetime(raw.strip()) if isinstance(raw, str) else None
         except ValueError:  # well formed but impossible: 2026-13-40
             value = None
         if value is None:
@@ -118,7 +122,7 @@ def clean_validity(effective_from: Any, expires_at: Any, *, now: datetime | None
     if not errors and end is not None:
         if start is not None and end <= start:
             errors["expires_at"] = _("The expiry must be after the start.")
-        elif end <= now:
+        elif end <= now and not past_expiry:
             errors["expires_at"] = _("The expiry must be in the future.")
     if errors:
         raise ValidationFailed(fields=errors)
@@ -350,7 +354,9 @@ class ImportFailed(KefuError):
         )
 
 
-ALLOWED_KEYS = {"id", "question", "answer", "category", "similar_questions", "tags", "products", "audience", "kind"}
+ALLOWED_KEYS = {"id", "question", "answer", "category", "similar_questions", "tags", "products", "audience", "kind",
+                "effective_from", "expires_at"}
+VALIDITY_KEYS = ("effective_from", "expires_at")
 
 
 def _category_text(raw: Any) -> str | None:
@@ -424,8 +430,19 @@ def _parse_lines(
         except ValidationFailed as e:
             bad.append((n, "; ".join(f"{k}: {v}" for k, v in e.fields.items())))
             continue
+        # Validity (K1): a line giving either date sets both (the other one absent or null = no limit);
+        # a line giving neither leaves an existing item's dates alone. An expired item is taken (an
+        # export carries them): it stays out of force.
+        validity: dict[str, Any] = {}
+        if any(f in obj for f in VALIDITY_KEYS):
+            try:
+                start, end = clean_validity(obj.get("effective_from"), obj.get("expires_at"), past_expiry=True)
+            except ValidationFailed as e:
+                bad.append((n, "; ".join(f"{k}: {v}" for k, v in e.fields.items())))
+                continue
+            validity = {"effective_from": start, "expires_at": end}
         good.append((n, {"id": ext, "question": q, "answer": a, "similar_questions": sims, "category": category,
-                         **labels, "audience": audience, "kind": kind}))
+                         **labels, "audience": audience, "kind": kind, "validity": validity}))
     return good, bad
 
 
@@ -444,7 +461,8 @@ def kb_import(*, actor: User, lines: Iterable[str | bytes]) -> ImportResult:
                     .select_related("published")}
         for _n, row in good:
             item = existing.get(row["id"])
-            props = {"kind": row["kind"], "tags": row["tags"], "products": row["products"], "audience": row["audience"]}
+            props = {"kind": row["kind"], "tags": row["tags"], "products": row["products"], "audience": row["audience"],
+                     **row["validity"]}
             if item is None:
                 item = KnowledgeItem.objects.create(external_id=row["id"], category=row["category"][:100], **props)
                 number = 1
@@ -462,7 +480,7 @@ def kb_import(*, actor: User, lines: Iterable[str | bytes]) -> ImportResult:
                 item.category = row["category"][:100]
                 item.save(update_fields=["category", *changed_props, "updated_at"])
                 result.updated += 1
-                if same_content:  # labels, kind or audience only: the published version serves on
+                if same_content:  # labels, kind, audience or validity only: the published version serves on
                     continue
                 number = _next_number(item)
             version = ItemVersion.objects.create(
@@ -495,9 +513,24 @@ def _give_external_ids(items: list[KnowledgeItem]) -> int:
     return given
 
 
+def _export_line(item: KnowledgeItem) -> str:
+    pub = item.published
+    assert pub is not None
+    row: dict[str, Any] = {
+        "id": item.external_id, "question": pub.question, "answer": pub.answer, "category": item.category,
+        "similar_questions": list(pub.similar_questions or []), "tags": list(item.tags or []),
+        "products": list(item.products or []), "audience": item.audience, "kind": item.kind,
+    }
+    for name in VALIDITY_KEYS:  # only when set: local time with its offset, as the import reads it
+        if (value := getattr(item, name)) is not None:
+            row[name] = timezone.localtime(value).isoformat(timespec="seconds")
+    return json.dumps(row, ensure_ascii=False)
+
+
 def kb_export(*, actor: User, audience: str | None = None, category: str | None = None) -> list[str]:
     """The published, not archived items as JSON lines in the import format (``id``, ``question``,
-    ``answer``, ``category``, ``similar_questions``, ``tags``, ``products``, ``audience``, ``kind``), oldest first:
+    ``answer``, ``category``, ``similar_questions``, ``tags``, ``products``, ``audience``, ``kind``, and
+    ``effective_from`` / ``expires_at`` when the item has them), oldest first:
     importing the file back changes nothing. ``audience``: only public or only internal items;
     ``category``: that category and the ones under it (``宽带`` takes ``宽带/故障``). Reviewers only
     (the same roles as import) — the whole base, internal knowledge included, leaves with it — and
@@ -515,13 +548,7 @@ def kb_export(*, actor: User, audience: str | None = None, category: str | None 
     with transaction.atomic():
         items = list(qs.select_for_update(of=("self",)))
         given = _give_external_ids(items)
-        lines = [
-            json.dumps({"id": i.external_id, "question": i.published.question, "answer": i.published.answer,  # type: ignore[union-attr]
-                        "category": i.category, "similar_questions": list(i.published.similar_questions or []),  # type: ignore[union-attr]
-                        "tags": list(i.tags or []), "products": list(i.products or []), "audience": i.audience,
-                        "kind": i.kind}, ensure_ascii=False)
-            for i in items
-        ]
+        lines = [_export_line(i) for i in items]
         audit_record(actor=actor, action="kb.export", object_type="knowledge.knowledgeitem",
                      changes={"items": len(lines), "audience": audience, "category": path, "ids_given": given})
     return lines

@@ -60,3 +60,21 @@ def test_demo_builds_a_believable_centre_through_the_services(settings, tmp_path
 
         assert t.number[2:10] == f"{timezone.localdate(t.created_at):%Y%m%d}"
     assert "already loaded" in run("demo", "--if-empty")
+
+
+@pytest.mark.django_db(databases=[])
+def test_a_command_before_the_database_is_set_up_says_so(tmp_path):
+    """`kefu kb export` on a database nobody migrated: a plain message naming the fix, exit 1, no
+    traceback."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    env["KEFU_VAR_DIR"] = str(tmp_path)
+    kefu = Path(sys.executable).with_name("kefu")
+    r = subprocess.run([str(kefu), "kb", "export"], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert "数据库尚未初始化" in r.stderr and "kefu migrate" in r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""

@@ -255,3 +255,54 @@ def test_kb_export_command_writes_the_file(tmp_path, centre):
         call_command("kb", "export", "--as", "nobody", stdout=StringIO())
     with pytest.raises(CommandError, match="导出|export"):
         call_command("kb", "export", "--as", "agent", stdout=StringIO())
+
+
+def test_import_and_export_carry_validity_dates_K1(api_for):
+    """effective_from / expires_at travel in the file: set on import (local time without an offset),
+    written back with their offset on export, round-trip unchanged; an expired item is taken and
+    stays out of force; a line without them leaves an item's dates alone; bad dates refuse the file."""
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    from kefu.knowledge.selectors import published_items
+
+    api = api_for("supervisor")
+    rows = [
+        {"id": "v-1", "question": "双十二流量包怎么办理？", "answer": "12月12日起在APP办理。",
+         "effective_from": "2099-12-12T00:00", "expires_at": "2099-12-31T23:59:59"},
+        {"id": "v-2", "question": "旧版畅享套餐怎么办理？", "answer": "已下架。", "expires_at": "2020-01-01T00:00:00+08:00"},
+        {"id": "v-3", "question": "话费怎么查？", "answer": "发送CXHF到10001。", "effective_from": None},
+    ]
+    r = api.post("/kb/import", raw=jsonl(rows))
+    assert r.status_code == 200 and r.json() == {"created": 3, "updated": 0, "unchanged": 0}, r.content
+    v1, v2 = KnowledgeItem.objects.get(external_id="v-1"), KnowledgeItem.objects.get(external_id="v-2")
+    assert timezone.localtime(v1.effective_from).replace(tzinfo=None) == datetime(2099, 12, 12)
+    assert v1.expires_at - v1.effective_from == timedelta(days=19, hours=23, minutes=59, seconds=59)
+    assert v2.effective_from is None and v2.expires_at < timezone.now()
+    # neither the one not yet in force nor the expired one is served
+    assert sorted(published_items().values_list("external_id", flat=True)) == ["v-3"]
+    exported = [json.loads(line) for line in api.get("/kb/export").content.decode().splitlines()]
+    by_id = {x["id"]: x for x in exported}
+    offset = timezone.localtime(v1.effective_from).strftime("%z")
+    assert by_id["v-1"]["effective_from"] == f"2099-12-12T00:00:00{offset[:3]}:{offset[3:]}"
+    assert "effective_from" not in by_id["v-3"] and "expires_at" not in by_id["v-3"]
+    body = "\n".join(json.dumps(x, ensure_ascii=False) for x in exported).encode()
+    assert api.post("/kb/import", raw=body).json() == {"created": 0, "updated": 0, "unchanged": 3}
+    # a line without dates leaves them; null clears them (validity alone: no new version)
+    plain = [{k: v for k, v in by_id["v-1"].items() if k not in ("effective_from", "expires_at")}]
+    assert api.post("/kb/import", raw=jsonl(plain)).json()["unchanged"] == 1
+    cleared = [dict(plain[0], effective_from=None, expires_at=None)]
+    assert api.post("/kb/import", raw=jsonl(cleared)).json() == {"created": 0, "updated": 1, "unchanged": 0}
+    v1.refresh_from_db()
+    assert v1.effective_from is None and v1.expires_at is None and v1.versions.count() == 1
+    assert "v-1" in published_items().values_list("external_id", flat=True)
+    # bad dates: the line is refused with the field named, nothing changes
+    bad = [dict(rows[0], id="v-9", effective_from="下周一"), dict(rows[0], id="v-10", expires_at="2099-01-01T00:00"),
+           dict(rows[0], id="v-11", effective_from=20991212)]
+    r = api.post("/kb/import", raw=jsonl(bad))
+    assert r.status_code == 422
+    fields = r.json()["error"]["fields"]
+    assert sorted(fields) == ["line 1", "line 2", "line 3"]
+    assert fields["line 1"].startswith("effective_from:") and fields["line 2"].startswith("expires_at:")
+    assert not KnowledgeItem.objects.filter(external_id__in=["v-9", "v-10", "v-11"]).exists()
