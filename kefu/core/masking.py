@@ -19,7 +19,7 @@ import unicodedata
 
 from kefu.core.phone import PhoneError, area_code, normalize_phone, phone_kind
 
-__all__ = ["mask_address", "mask_email", "mask_id_number", "mask_name", "mask_phone"]
+__all__ = ["mask_address", "mask_email", "mask_id_number", "mask_in_text", "mask_name", "mask_phone"]
 
 _STARS = "****"
 _WHITESPACE = re.compile(r"\s+")
@@ -119,3 +119,33 @@ def mask_email(value: str | None) -> str:
     if len(local) <= 1:
         return _STARS + "@" + domain
     return local[0] + _STARS + "@" + domain
+
+
+# Free text (what a customer typed to the bot, a message) names people by numbers: an identity card,
+# an e-mail address, and runs of digits — mobile and landline numbers, bank cards, broadband and
+# contract accounts. Digits may be full-width or split by spaces or dashes (138 1234 5678).
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z０-９])[1-9０-９](?:[0-9０-９]){16}[0-9０-９Xx](?![0-9A-Za-z０-９])|(?<![0-9A-Za-z０-９])[1-9](?:[0-9]){14}(?![0-9A-Za-z０-９])")
+_EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_DIGITS_IN_TEXT = re.compile(r"(?<![0-9０-９])\+?[0-9０-９](?:[ \-]?[0-9０-９]){6,}(?![0-9０-９])")
+#: at least this many digits make a run personal; shorter ones are service numbers (10086, 12300),
+#: amounts, dates and plan names (199元, 5G)
+MIN_PERSONAL_DIGITS = 7
+
+
+def mask_in_text(value: str | None) -> str:
+    """``value`` with the personal numbers in it masked, the rest unchanged: identity card numbers
+    (:func:`mask_id_number`), e-mail addresses (:func:`mask_email`) and every run of at least
+    seven digits (:func:`mask_phone`: a mobile keeps its first 3 and last 4 digits, other numbers
+    at most those). ``"我的号码13812345678停机了"`` → ``"我的号码138****5678停机了"``. Shorter runs —
+    service numbers, amounts, dates — are kept."""
+    if not value:
+        return ""
+    text = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), value)
+    text = _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group(0)), text)
+
+    def digits(m: re.Match[str]) -> str:
+        run = m.group(0)
+        n = sum(ch.isdigit() for ch in run)
+        return mask_phone(run) if n >= MIN_PERSONAL_DIGITS else run
+
+    return _DIGITS_IN_TEXT.sub(digits, text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema
 from ninja import Status as Reply
 from pydantic import ConfigDict, Field
@@ -272,8 +273,12 @@ def bot_route_delete(request: HttpRequest, route_id: int) -> Any:
 
 @router.get("/kb/unanswered", response=dict[str, Any], summary="Questions the bot could not answer, most frequent first")
 def unanswered(request: HttpRequest) -> dict[str, Any]:
+    from kefu.core.errors import PermissionDenied
+
     from .bot import unanswered_report
 
+    if not selectors.may_edit(request.user):  # type: ignore[arg-type]
+        raise PermissionDenied(_("Only knowledge editors (team leads, supervisors, administrators) see this report."))
     return {"items": unanswered_report(), "next": None}
 
 

@@ -336,14 +336,25 @@ def _outcome(turn: BotTurn) -> str:
 
 
 def unanswered_report(*, limit: int = 100) -> list[dict[str, Any]]:
-    """Questions the bot handed over or answered unhelpfully, most frequent first (K4 feedback loop)."""
+    """Questions the bot handed over or answered unhelpfully, most frequent first (K4 feedback loop).
+
+    Customers write their numbers into their questions (“我的号码138…停机了”); editors need the
+    wording, not the number, so each question is shown with the personal numbers in it masked
+    (``mask_in_text``) — and questions that differ only there are counted as one."""
     from django.db.models import Count, Q
+
+    from kefu.core.masking import mask_in_text
 
     rows = (
         BotTurn.objects.filter(Q(mode="handoff") | Q(helpful=False))
-        .values("question").annotate(n=Count("id")).order_by("-n", "question")[:limit]
+        .values("question").annotate(n=Count("id")).order_by("-n", "question")[:limit * 2]
     )
-    return [{"question": r["question"], "count": r["n"]} for r in rows]
+    counts: dict[str, int] = {}
+    for r in rows:
+        shown = mask_in_text(r["question"])
+        counts[shown] = counts.get(shown, 0) + r["n"]
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return [{"question": q, "count": n} for q, n in ranked]
 
 
 def bot_rank(question: str, *, k: int = 10) -> list[int]:

@@ -139,3 +139,34 @@ def test_x1_property_masked_numbers_hide_at_least_part_of_the_digits(digits: str
     assert "*" in masked or masked == digits  # unmasked only when it is a service number
     if "*" not in masked:
         assert phone_kind(masked) == "service"
+
+
+@pytest.mark.parametrize(("value", "masked"), [
+    ("我的号码13812345678停机了", "我的号码138****5678停机了"),
+    ("号码 138 1234 5678 欠费", "号码 138****5678 欠费"),
+    ("１３８１２３４５６７８查话费", "138****5678查话费"),
+    ("身份证110101199003071234怎么补卡", "身份证110101********1234怎么补卡"),
+    ("身份证号11010119900307123x", "身份证号110101********123X"),
+    ("邮箱zhangsan@example.com收不到账单", "邮箱z****@example.com收不到账单"),
+    ("宽带账号057188123456上不了网", "宽带账号0571****3456上不了网"),
+    ("电话0571-88123456", "电话0571****3456"),
+    ("银行卡6222021234567890123扣款", "银行卡622****0123扣款"),
+    # not personal: service numbers, amounts, dates, plan names stay as they are
+    ("拨打10086或10000查询199元套餐", "拨打10086或10000查询199元套餐"),
+    ("2026年12月3日5G套餐", "2026年12月3日5G套餐"),
+    ("", ""),
+])
+def test_x1_mask_in_text(value: str, masked: str) -> None:
+    from kefu.core.masking import mask_in_text
+
+    assert mask_in_text(value) == masked
+
+
+@settings(max_examples=300)
+@given(number=MOBILES, before=st.text(st.characters(blacklist_categories=("Nd",)), max_size=12),
+       after=st.text(st.characters(blacklist_categories=("Nd",)), max_size=12))
+def test_x1_property_no_mobile_number_survives_in_text(number: str, before: str, after: str) -> None:
+    from kefu.core.masking import mask_in_text
+
+    masked = mask_in_text(before + number + after)
+    assert number not in masked and "****" in masked

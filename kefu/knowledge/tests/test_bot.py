@@ -106,6 +106,25 @@ def test_feedback_and_unanswered_report_K4(client, kb, api_for):
     assert report[0]["question"] == "我的话费余额要怎么查"
 
 
+def test_unanswered_report_masks_customers_numbers_and_is_for_editors_K4_X1(client, kb, api_for):
+    """Customers type their numbers into the bot; the editors' report shows the wording with the
+    numbers masked (two customers' numbers in the same wording count as one question), and only
+    knowledge editors may read it."""
+    for q in ("我的号码13812345678为什么停机了", "我的号码13899995678为什么停机了", "身份证110101199003071234能补卡吗"):
+        r = ask(client, q).json()
+        client.post("/api/v1/bot/feedback", json.dumps({"turn_id": r["turn_id"], "helpful": False}),
+                    content_type="application/json")
+    report = api_for("lead").get("/kb/unanswered").json()["items"]
+    shown = {row["question"]: row["count"] for row in report}
+    assert shown["我的号码138****5678为什么停机了"] == 2  # the same wording, two customers
+    assert shown["身份证110101********1234能补卡吗"] == 1
+    text = json.dumps(report, ensure_ascii=False)
+    assert "13812345678" not in text and "13899995678" not in text and "199003071234" not in text
+    assert BotTurn.objects.filter(question__contains="13812345678").exists()  # kept as asked, for the hand-over
+    denied = api_for("agent").get("/kb/unanswered")
+    assert denied.status_code == 403 and "知识编辑" in denied.json()["error"]["message"]
+
+
 def test_agent_search_and_assist_K5(api_for, kb, customer):
     api = api_for("agent")
     hits = api.get("/kb/search", q="光猫红灯").json()["items"]
