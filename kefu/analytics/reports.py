@@ -11,7 +11,10 @@ inspections and return visits, within the viewer's data scope:
 - ``complaint_causes`` 投诉原因分析 (F4): Pareto by category, region or product with cumulative share,
   and the improvement notes supervisors address to departments;
 - ``marketing`` 客服数据营销分析 (A4): consultation topics, demand month over month, feedback per
-  product/plan, and the questions customers ask the answering bot.
+  product/plan, and the questions customers ask the answering bot;
+- ``bot_operations`` 智能客服运营 (K4): per day the bot's conversations, questions, how they were
+  met (answered, suggestions, not answered), hand-overs to a person, the self-service rate and the
+  customers' ratings, and the wordings it could not answer (customers' numbers masked).
 
 The seed names both 附表 but does not include them; the column sets below are kefu's layout of what
 a Chinese contact centre fills in by hand (every column is documented in README "Reports").
@@ -844,6 +847,76 @@ def competition_signals(scope: QuerySet[Ticket], period: Period, prev: Period) -
 # -- dispatch ------------------------------------------------------------------------------
 
 
+def bot_operations(*, viewer: User, period: Period) -> Report:
+    """K4: how the answering bot served customers, per local day of the period, and a total row.
+
+    - conversations = bot sessions started in the day; handed over = of those, the ones that became
+      a work order for a person (转人工); self-service rate (机器人独立接待率) = conversations not
+      handed over ÷ conversations; hand-over rate = handed over ÷ conversations;
+    - questions = the customers' turns asked in the day; answered = the bot gave an answer;
+      suggestions = it offered “您是想问：…”; not answered = it found nothing to offer; answer rate =
+      answered ÷ questions;
+    - rated = turns the customer rated; helpful rate = rated helpful ÷ rated;
+    - the wordings the bot handed over or that were rated unhelpful in the period, most frequent
+      first, personal numbers masked (``mask_in_text``).
+
+    Team leads, supervisors, administrators, inspectors and auditors; not agents (nothing in it is
+    an agent's own work)."""
+    from kefu.core.errors import PermissionDenied
+    from kefu.knowledge.bot import unanswered_report
+    from kefu.knowledge.models import BotSession, BotTurn
+
+    if not (_sees_everyone(viewer) or viewer.role == Role.TEAM_LEAD):
+        raise PermissionDenied(_("The answering bot's figures are for team leads, supervisors and administrators."))
+    tz = timezone.get_current_timezone()
+    s, e = period.start, period.end
+    sessions = {r["k"]: r for r in BotSession.objects.filter(created_at__gte=s, created_at__lt=e)
+                .annotate(k=TruncDate("created_at", tzinfo=tz)).values("k")
+                .annotate(sessions=Count("id"), handed=Count("id", filter=Q(ticket__isnull=False))).order_by("k")}
+    turns = {r["k"]: r for r in BotTurn.objects.filter(created_at__gte=s, created_at__lt=e)
+             .annotate(k=TruncDate("created_at", tzinfo=tz)).values("k")
+             .annotate(questions=Count("id"), answered=Count("id", filter=Q(mode="answer")),
+                       suggested=Count("id", filter=Q(mode="suggest")), unanswered=Count("id", filter=Q(mode="handoff")),
+                       rated=Count("id", filter=Q(helpful__isnull=False)), helpful=Count("id", filter=Q(helpful=True)))
+             .order_by("k")}
+    keys = ("sessions", "handed", "questions", "answered", "suggested", "unanswered", "rated", "helpful")
+
+    def row(values: dict[str, int], **head: Any) -> dict[str, Any]:
+        out = {**head, **{k: values.get(k, 0) for k in keys}}
+        out["self_service"] = share(out["sessions"] - out["handed"], out["sessions"])
+        out["handoff_rate"] = share(out["handed"], out["sessions"])
+        out["answer_rate"] = share(out["answered"], out["questions"])
+        out["helpful_rate"] = share(out["helpful"], out["rated"])
+        return out
+
+    rows, total = [], dict.fromkeys(keys, 0)
+    for day in sorted(set(sessions) | set(turns)):
+        values = {**sessions.get(day, {}), **turns.get(day, {})}
+        rows.append(row(values, day=day))
+        for k in keys:
+            total[k] += values.get(k, 0)
+    daily = Table("daily", _("The answering bot per day"), [
+        Column("day", _("Day"), "date"),
+        Column("sessions", _("Conversations"), group=_("By conversation")),
+        Column("handed", _("Handed to a person"), group=_("By conversation")),
+        Column("self_service", _("Self-service rate (%)"), "percent", group=_("By conversation")),
+        Column("handoff_rate", _("Hand-over rate (%)"), "percent", group=_("By conversation")),
+        Column("questions", _("Questions"), group=_("By question")),
+        Column("answered", _("Answered directly"), group=_("By question")),
+        Column("suggested", _("Suggestions offered"), group=_("By question")),
+        Column("unanswered", _("Not answered"), group=_("By question")),
+        Column("answer_rate", _("Bot answer rate (%)"), "percent", group=_("By question")),
+        Column("rated", _("Rated"), group=_("Ratings")),
+        Column("helpful", _("Marked helpful"), group=_("Ratings")),
+        Column("helpful_rate", _("Helpful rate (%)"), "percent", group=_("Ratings")),
+    ], rows, total=row(total, day=_("Total")) if rows else None,
+        empty=_("The answering bot was not asked anything in this period."))
+    missed = Table("unanswered", _("What the bot could not answer"), [
+        Column("question", _("Question (customers' numbers masked)"), "text"), Column("count", _("Times")),
+    ], unanswered_report(limit=50, start=s, end=e), empty=_("Every question of the period was answered."))
+    return Report("bot_operations", _("Answering-bot operations"), period, [daily, missed])
+
+
 @dataclass(frozen=True)
 class ReportSpec:
     name: str
@@ -859,6 +932,7 @@ REPORTS: dict[str, ReportSpec] = {
         ReportSpec("feedback_register", gettext_lazy("Customer feedback register"), feedback_register, ("agent",)),
         ReportSpec("complaint_causes", gettext_lazy("Complaint cause analysis"), complaint_causes, ("dimension", "agent")),
         ReportSpec("marketing", gettext_lazy("Customer-service data for marketing"), marketing, ()),
+        ReportSpec("bot_operations", gettext_lazy("Answering-bot operations"), bot_operations, ()),
     ]
 }
 

@@ -19,7 +19,8 @@ import unicodedata
 
 from kefu.core.phone import PhoneError, area_code, normalize_phone, phone_kind
 
-__all__ = ["mask_address", "mask_email", "mask_id_number", "mask_in_text", "mask_name", "mask_phone"]
+__all__ = ["drop_personal_numbers", "mask_address", "mask_email", "mask_id_number", "mask_in_text", "mask_name",
+           "mask_phone"]
 
 _STARS = "****"
 _WHITESPACE = re.compile(r"\s+")
@@ -148,4 +149,29 @@ def mask_in_text(value: str | None) -> str:
         n = sum(ch.isdigit() for ch in run)
         return mask_phone(run) if n >= MIN_PERSONAL_DIGITS else run
 
+    return _DIGITS_IN_TEXT.sub(digits, text)
+
+
+def drop_personal_numbers(value: str) -> str:
+    """``value`` without the personal numbers :func:`mask_in_text` masks — for matching a customer's
+    question against knowledge (“我的号码13812345678为什么停机了” asks what “我的号码为什么停机了”
+    asks; the number only disturbs the match). A number between two Latin letters or digits leaves
+    a space so that the words stay apart. Service numbers (10086, 95588, 400…) and short numbers
+    are kept: they can be what the question is about."""
+    if not value:
+        return ""
+
+    def gap(m: re.Match[str]) -> str:
+        before = m.string[m.start() - 1] if m.start() else ""
+        after = m.string[m.end()] if m.end() < len(m.string) else ""
+        return " " if before.isascii() and before.isalnum() and after.isascii() and after.isalnum() else ""
+
+    def digits(m: re.Match[str]) -> str:
+        run = m.group(0)
+        if sum(ch.isdigit() for ch in run) < MIN_PERSONAL_DIGITS or "*" not in mask_phone(run):
+            return run  # short, or a service number (it comes back unmasked)
+        return gap(m)
+
+    text = _ID_IN_TEXT.sub(gap, value)
+    text = _EMAIL_IN_TEXT.sub(gap, text)
     return _DIGITS_IN_TEXT.sub(digits, text)

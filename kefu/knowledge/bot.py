@@ -145,25 +145,40 @@ def handoff_route_for(category: str) -> HandoffRoute | None:
     return best[1] if best else None
 
 
+# Words that say nothing about which work-order category of a type is meant: they are in many
+# names (宽带业务, 增值业务, IPTV故障, 固话故障) or name the type itself.
+GENERIC_WORDS = ("业务", "服务", "问题", "相关", "咨询", "其他", "其它", *dict.fromkeys(w for w, _k in TYPE_WORDS))
+
+
+def _telling(part: str) -> str:
+    for word in GENERIC_WORDS:
+        part = part.replace(word, "")
+    return part
+
+
 def guess_ticket_category(kind: str, category: str, route: HandoffRoute | None = None):  # type: ignore[no-untyped-def]
     """The work-order category (``tickets.Category``) for a hand-over of ``kind`` whose best guess is
-    in knowledge category ``category``: the route's own, else the active category of that type whose
-    name shares the most characters with the knowledge category's parts (宽带/故障 → 宽带无法上网),
-    else the type's top category; None when the type has none."""
+    in knowledge category ``category``: the route's own; else, from the deepest part of the
+    knowledge path up, the active category of that type whose name shares the most characters (two
+    at least, generic words such as 业务 or 故障 left out) with that part (宽带/故障 → 宽带无法上网,
+    号码业务/停复机 → not 宽带业务); else the type's top category; None when the type has none."""
     from kefu.tickets.models import Category
 
     if route is not None and route.ticket_category_id and route.ticket_category.active:
         return route.ticket_category
     cats = list(Category.objects.filter(active=True, ticket_type=kind).order_by("position", "pk"))
-    words = [p for p in (category or "").split("/") if p]
-    best, best_n = None, 0
-    for cat in cats:
-        if cat.parent_id is None:
-            continue
-        n = max((sum(ch in cat.name for ch in dict.fromkeys(w)) for w in words), default=0)
-        if n >= 2 and n > best_n:  # two shared characters at least: one (网, 业) says nothing
-            best, best_n = cat, n
-    return best or next((c for c in cats if c.parent_id is None), None)
+    for part in reversed([p for p in (category or "").split("/") if p]):
+        word = _telling(part)
+        best, best_n = None, 1  # two shared characters at least: one (网, 号) says nothing
+        for cat in cats:
+            if cat.parent_id is None:
+                continue
+            n = sum(ch in _telling(cat.name) for ch in dict.fromkeys(word))
+            if n > best_n:
+                best, best_n = cat, n
+        if best is not None:
+            return best
+    return next((c for c in cats if c.parent_id is None), None)
 
 
 def guess_ticket_type(category: str) -> str:
@@ -335,19 +350,24 @@ def _outcome(turn: BotTurn) -> str:
     return "（未能回答）" if turn.mode == "handoff" else "（给出了猜测问题）"
 
 
-def unanswered_report(*, limit: int = 100) -> list[dict[str, Any]]:
+def unanswered_report(*, limit: int = 100, start: Any = None, end: Any = None) -> list[dict[str, Any]]:
     """Questions the bot handed over or answered unhelpfully, most frequent first (K4 feedback loop).
 
     Customers write their numbers into their questions (“我的号码138…停机了”); editors need the
     wording, not the number, so each question is shown with the personal numbers in it masked
-    (``mask_in_text``) — and questions that differ only there are counted as one."""
+    (``mask_in_text``) — and questions that differ only there are counted as one. ``start`` /
+    ``end``: only the turns of that period."""
     from django.db.models import Count, Q
 
     from kefu.core.masking import mask_in_text
 
+    turns = BotTurn.objects.filter(Q(mode="handoff") | Q(helpful=False))
+    if start is not None:
+        turns = turns.filter(created_at__gte=start)
+    if end is not None:
+        turns = turns.filter(created_at__lt=end)
     rows = (
-        BotTurn.objects.filter(Q(mode="handoff") | Q(helpful=False))
-        .values("question").annotate(n=Count("id")).order_by("-n", "question")[:limit * 2]
+        turns.values("question").annotate(n=Count("id")).order_by("-n", "question")[:limit * 2]
     )
     counts: dict[str, int] = {}
     for r in rows:

@@ -55,7 +55,8 @@ def test_api_daily_summary_json_csv_and_xlsx_read_back_A2(data: Any, api_for: An
 def test_api_every_report_exports_to_xlsx_A2_A4_F4_Q4(data: Any, api_for: Any) -> None:  # noqa: F811
     api = api_for("supervisor")
     names = [i["name"] for i in api.get("/analytics/reports").json()["items"]]
-    assert names == ["daily_summary", "scoring_sheet", "feedback_register", "complaint_causes", "marketing"]
+    assert names == ["daily_summary", "scoring_sheet", "feedback_register", "complaint_causes", "marketing",
+                     "bot_operations"]
     sheets = {}
     for name in names:
         r = api.get(f"/analytics/reports/{name}", format="xlsx", **MARCH)
@@ -282,3 +283,64 @@ def test_page_the_department_answers_its_note_F4(data: Any, client: Any, centre:
     assert (note.status, note.response) == ("done", "已修正计费规则")
     r = client.post("/a/r/notes/answer/", {"note": "x", "status": "done"})
     assert "未找到改进建议 0。" in client.get(r["Location"]).content.decode()
+
+
+def test_bot_operations_report_per_day_with_masked_wordings_K4_X1(centre: Any, customer: Any, api_for: Any) -> None:
+    """智能客服运营: conversations, hand-overs, self-service rate, how questions were met and rated,
+    per local day and in total; the unanswered wordings with customers' numbers masked; read back
+    from the Excel file; not for agents."""
+    import uuid
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    from kefu.knowledge.models import BotSession, BotTurn
+    from kefu.tickets.models import Ticket
+
+    tz = ZoneInfo("Asia/Shanghai")
+    made = api_for("agent").post("/tickets", {"type": "consultation", "customer_id": customer.pk, "subject": "转人工"})
+    ticket = Ticket.objects.get(pk=made.json()["id"])
+
+    def session(day: int, hour: int, turns: list[tuple[str, str, bool | None]], handed: bool = False) -> None:
+        at = datetime.combine(date(2030, 5, day), time(hour), tz)
+        s = BotSession.objects.create(id=uuid.uuid4(), ticket=ticket if handed else None)
+        BotSession.objects.filter(pk=s.pk).update(created_at=at)
+        for question, mode, helpful in turns:
+            t = BotTurn.objects.create(session=s, question=question, mode=mode, helpful=helpful)
+            BotTurn.objects.filter(pk=t.pk).update(created_at=at)
+
+    session(1, 9, [("怎么查话费", "answer", True), ("那流量呢", "answer", None)])
+    session(1, 23, [("宽带坏了", "suggest", None), ("我的号码13812345678停机了", "handoff", None)], handed=True)
+    session(2, 0, [("我的号码13899995678停机了", "handoff", None)])  # 00:00 local = still 1 May in UTC
+    session(2, 10, [("国际漫游", "answer", False)])
+    session(9, 10, [("不在期间", "answer", None)])  # outside the period
+
+    api = api_for("lead")
+    r = api.get("/analytics/reports/bot_operations", **{"from": "2030-05-01", "to": "2030-05-07"})
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["title"] == "智能客服运营"
+    daily, missed = body["tables"]
+    days = {row["day"]: row for row in daily["rows"]}
+    assert sorted(days) == ["2030-05-01", "2030-05-02"]
+    d1, d2, total = days["2030-05-01"], days["2030-05-02"], daily["total"]
+    assert (d1["sessions"], d1["handed"], d1["self_service"], d1["handoff_rate"]) == (2, 1, 50.0, 50.0)
+    assert (d1["questions"], d1["answered"], d1["suggested"], d1["unanswered"], d1["answer_rate"]) == (4, 2, 1, 1, 50.0)
+    assert (d1["rated"], d1["helpful"], d1["helpful_rate"]) == (1, 1, 100.0)
+    assert (d2["sessions"], d2["handed"], d2["self_service"], d2["helpful_rate"]) == (2, 0, 100.0, 0.0)
+    assert (total["sessions"], total["handed"], total["questions"], total["self_service"]) == (4, 1, 6, 75.0)
+    assert missed["rows"] == [{"question": "我的号码138****5678停机了", "count": 2},
+                              {"question": "国际漫游", "count": 1}]
+    assert "13812345678" not in r.content.decode()
+
+    x = api.get("/analytics/reports/bot_operations", format="xlsx", **{"from": "2030-05-01", "to": "2030-05-07"})
+    assert x.status_code == 200
+    rows = list(load_workbook(io.BytesIO(x.content)).worksheets[0].iter_rows(values_only=True))
+    assert rows[0][0].startswith("智能客服运营") and "会话数" in rows[2] and "直接回答率（%）" in rows[2]
+    assert "会话数" in rows[2] and "机器人独立接待率（%）" in rows[2]
+    assert [row for row in rows if row[0] == "合计"][0][1:5] == (4, 1, 75.0, 25.0)
+
+    empty = api.get("/analytics/reports/bot_operations", **{"from": "2030-06-01", "to": "2030-06-02"}).json()
+    assert empty["tables"][0]["rows"] == [] and empty["tables"][0]["total"] is None
+    assert "没有" in empty["tables"][0]["empty"]
+    denied = api_for("agent").get("/analytics/reports/bot_operations", **{"from": "2030-05-01", "to": "2030-05-07"})
+    assert denied.status_code == 403 and "智能客服" in denied.json()["error"]["message"]

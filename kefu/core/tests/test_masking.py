@@ -170,3 +170,19 @@ def test_x1_property_no_mobile_number_survives_in_text(number: str, before: str,
 
     masked = mask_in_text(before + number + after)
     assert number not in masked and "****" in masked
+
+
+@pytest.mark.parametrize(("value", "bare"), [
+    ("我的号码13812345678为什么停机了", "我的号码为什么停机了"),
+    ("身份证110101199003071234怎么补卡", "身份证怎么补卡"),
+    ("邮箱zhangsan@example.com收不到账单", "邮箱收不到账单"),
+    ("call 13812345678 now", "call  now"),
+    ("wifi13812345678pwd", "wifi pwd"),  # Latin words on both sides stay apart
+    ("拨打10086或4008100000", "拨打10086或4008100000"),  # service numbers are the question
+    ("199元套餐2026年12月", "199元套餐2026年12月"),
+    ("", ""),
+])
+def test_x1_drop_personal_numbers(value: str, bare: str) -> None:
+    from kefu.core.masking import drop_personal_numbers
+
+    assert drop_personal_numbers(value) == bare

@@ -31,6 +31,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -41,9 +42,13 @@ from typing import Any
 
 import numpy as np
 
+from kefu.core.masking import drop_personal_numbers
+
 from .bm25 import BM25Index
 from .dense import DenseIndex, Encoder, load_encoder
 from .text import DATA_DIR, MAX_QUERY_CHARS, TextPipeline, bigrams, content_chars, default_pipeline, fold, truncate
+
+_SPACES = re.compile(r"\s+")
 
 MODEL_PATH = DATA_DIR / "fusion_model.json"
 
@@ -661,7 +666,14 @@ class Engine:
         if query is None or not str(query).strip():
             raise EmptyQuestion("empty question")
         text = truncate(str(query), self.max_query_chars)
-        folded = self.pipeline.correct(fold(text))
+        folded = fold(text)
+        # Customers write their own numbers into the question (“我的号码138…停机了”): a number no
+        # item can contain, which only pulls the encoder and the coverage features away from the
+        # words. Left out of the match unless it is all the question has.
+        bare = drop_personal_numbers(folded)
+        if bare != folded and content_chars(bare):
+            folded = _SPACES.sub(" ", bare).strip()
+        folded = self.pipeline.correct(folded)
         content = content_chars(folded)
         pending = None
         if self.encoder is not None and content and encode:

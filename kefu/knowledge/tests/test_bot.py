@@ -376,3 +376,20 @@ def test_an_item_deleted_outright_is_never_offered_K4(client, kb, monkeypatch):
     assert body["external_id"] != "kb-bb" and all(s["external_id"] != "kb-bb" for s in body["suggestions"])
     turn = BotTurn.objects.get(pk=body["turn_id"])
     assert turn.item_id != bb.pk and bb.pk not in turn.suggestions
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("宽带/故障", ("fault", "宽带无法上网")),
+    ("漫游/国际", ("consultation", "国际漫游")),
+    ("话费/查询", ("consultation", "话费账单")),
+    ("增值业务/彩铃", ("consultation", "增值业务")),
+    # 业务 is in many names: 号码业务 is not 宽带业务 — with nothing telling, the type's top category
+    ("号码业务/停复机", ("consultation", "咨询")),
+    ("投诉/资费", ("complaint", "资费争议")),
+])
+def test_handoff_category_guess_reads_the_telling_words_K4(centre, path, expected):  # type: ignore[no-untyped-def]
+    from kefu.knowledge.bot import guess_ticket_category, guess_ticket_type
+
+    kind = guess_ticket_type(path)
+    cat = guess_ticket_category(kind, path)
+    assert (kind, cat.name if cat else None) == expected

@@ -246,3 +246,28 @@ def test_search_hits_from_the_index_equal_the_database_K5(imported):  # type: ig
     version_review(actor=sup, version_id=v.pk, approve=True)
     again = check("话费余额")
     assert (again["version"], again["audience"], again["products"]) == (2, "internal", ["5G畅享"])
+
+
+def test_customers_numbers_in_a_question_do_not_change_the_answer_K4(client, imported):  # type: ignore[no-untyped-def]
+    """“我的号码13812345678话费还剩多少” is answered exactly as the question without the number (a
+    phone, ID card or account number cannot match an item, it only disturbed the match); a service
+    number stays part of the question; a question that is only a number still gets a reply."""
+    search.compute_vectors()
+
+    def outcome(q: str) -> tuple[Any, ...]:
+        body = ask(client, {"question": q}).json()
+        return body["external_id"], body["confidence"], [s["external_id"] for s in body["suggestions"]], body["handoff"]
+
+    plain = outcome("我的号码话费还剩多少")
+    assert plain[0] == "kb-bill"
+    for q in ("我的号码13812345678话费还剩多少", "我的号码138 1234 5678话费还剩多少", "我的号码０１０－８８１２３４５６话费还剩多少"):
+        assert outcome(q) == plain, q
+    assert outcome("身份证110101199003071234名下话费还剩多少") == outcome("身份证名下话费还剩多少")
+    assert outcome("邮箱zhang.san@example.com的话费还剩多少") == outcome("邮箱的话费还剩多少")
+    assert BotTurn.objects.filter(question="我的号码13812345678话费还剩多少").exists()  # stored as asked
+    engine = search.engine_for("all")
+    assert engine._prepare("拨打10086查话费").folded == engine._prepare("拨打10086查话费").folded
+    assert "10086" in engine._prepare("拨打10086查话费").folded
+    assert "13812345678" not in engine._prepare("我的号码13812345678话费还剩多少").folded
+    only = ask(client, {"question": "13812345678"})
+    assert only.status_code == 200 and isinstance(only.json()["handoff"], bool)
