@@ -6,6 +6,7 @@ page with the real status, or a redirect after success."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -383,39 +384,53 @@ def item_page(request: HttpRequest, item_id: int) -> HttpResponse:
         raise Http404() from None
 
 
-@login_required
-@require_POST
-def item_revise(request: HttpRequest, item_id: int) -> HttpResponse:
+def _item_change(request: HttpRequest, item_id: int, change: Callable[[User], Any], *, done: Any,
+                 slot: str = "", **on_error: Any) -> HttpResponse:
+    """One editor's change to an item from its page: the role checked, ``change(user)`` run (the
+    service), and then either back to the page with a success message, or the page again with the
+    error — in the form ``slot`` (its fields kept in ``<slot>_form``, the fields' errors in
+    ``<slot>_errors``) or, without a slot, at the top with the fields marked; an unknown item is a 404."""
     user = _user(request)
     _require_editor(user)
-    post = request.POST
     try:
-        with transaction.atomic():
-            v = services.item_revise(actor=user, item_id=item_id, question=post.get("question", ""),
-                                     answer=post.get("answer", ""), similar_questions=_lines(post.get("similar_questions", "")))
-            if post.get("then") == "submit":
-                services.version_submit(actor=user, version_id=v.pk)
+        change(user)
     except NotFound:
         raise Http404() from None
     except KefuError as e:
-        return _item_render(request, item_id, status=e.status, form=post.dict(), **_err(e))
-    messages.success(request, _("Sent for review.") if post.get("then") == "submit" else _("Draft saved."))
+        if slot:
+            on_error.update({f"{slot}_form": request.POST.dict(), f"{slot}_errors": {k: str(v) for k, v in e.fields.items()},
+                             "error": str(e.message)})
+        else:
+            on_error.update(_err(e))
+        return _item_render(request, item_id, status=e.status, **on_error)
+    messages.success(request, done)
     return redirect("kb:item", item_id=item_id)
+
+
+@login_required
+@require_POST
+def item_revise(request: HttpRequest, item_id: int) -> HttpResponse:
+    post = request.POST
+    submit = post.get("then") == "submit"
+
+    @transaction.atomic
+    def change(user: User) -> None:
+        v = services.item_revise(actor=user, item_id=item_id, question=post.get("question", ""),
+                                 answer=post.get("answer", ""), similar_questions=_lines(post.get("similar_questions", "")))
+        if submit:
+            services.version_submit(actor=user, version_id=v.pk)
+
+    return _item_change(request, item_id, change, done=_("Sent for review.") if submit else _("Draft saved."),
+                        form=post.dict())
 
 
 @login_required
 @require_POST
 def item_archive(request: HttpRequest, item_id: int) -> HttpResponse:
-    user = _user(request)
-    _require_editor(user)
-    try:
-        services.item_archive(actor=user, item_id=item_id, reason=request.POST.get("reason", "").strip())
-    except NotFound:
-        raise Http404() from None
-    except KefuError as e:
-        return _item_render(request, item_id, status=e.status, open_archive=True, **_err(e))
-    messages.success(request, _("Taken out of service: customers and agents no longer find it."))
-    return redirect("kb:item", item_id=item_id)
+    return _item_change(
+        request, item_id,
+        lambda user: services.item_archive(actor=user, item_id=item_id, reason=request.POST.get("reason", "").strip()),
+        done=_("Taken out of service: customers and agents no longer find it."), open_archive=True)
 
 
 @login_required
@@ -451,37 +466,24 @@ def route_delete(request: HttpRequest, route_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def item_validity(request: HttpRequest, item_id: int) -> HttpResponse:
-    user = _user(request)
-    _require_editor(user)
-    try:
-        services.item_set_validity(actor=user, item_id=item_id, effective_from=request.POST.get("effective_from", ""),
-                                   expires_at=request.POST.get("expires_at", ""))
-    except NotFound:
-        raise Http404() from None
-    except KefuError as e:
-        return _item_render(request, item_id, status=e.status, validity_form=request.POST.dict(),
-                            validity_errors={k: str(v) for k, v in e.fields.items()}, error=str(e.message))
-    messages.success(request, _("Validity saved."))
-    return redirect("kb:item", item_id=item_id)
+    post = request.POST
+    return _item_change(
+        request, item_id,
+        lambda user: services.item_set_validity(actor=user, item_id=item_id, effective_from=post.get("effective_from", ""),
+                                                expires_at=post.get("expires_at", "")),
+        done=_("Validity saved."), slot="validity")
 
 
 @login_required
 @require_POST
 def item_properties(request: HttpRequest, item_id: int) -> HttpResponse:
-    user = _user(request)
-    _require_editor(user)
     post = request.POST
-    try:
-        services.item_set_properties(actor=user, item_id=item_id, category=post.get("category", ""),
-                                     kind=post.get("kind", ""), audience=post.get("audience", ""),
-                                     tags=post.get("tags", ""), products=post.get("products", ""))
-    except NotFound:
-        raise Http404() from None
-    except KefuError as e:
-        return _item_render(request, item_id, status=e.status, props_form=post.dict(),
-                            props_errors={k: str(v) for k, v in e.fields.items()}, error=str(e.message))
-    messages.success(request, _("Properties saved."))
-    return redirect("kb:item", item_id=item_id)
+    return _item_change(
+        request, item_id,
+        lambda user: services.item_set_properties(actor=user, item_id=item_id, category=post.get("category", ""),
+                                                  kind=post.get("kind", ""), audience=post.get("audience", ""),
+                                                  tags=post.get("tags", ""), products=post.get("products", "")),
+        done=_("Properties saved."), slot="props")
 
 
 #: the largest file the page takes (the CLI and the API take any size)
