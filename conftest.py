@@ -66,6 +66,9 @@ class Api:
         body = raw if raw is not None else json.dumps(data if data is not None else {})
         return self.client.post(f"/api/v1{path}", body, content_type="application/json", **self.headers)
 
+    def delete(self, path: str) -> Any:
+        return self.client.delete(f"/api/v1{path}", **self.headers)
+
     def upload(self, path: str, name: str, content: bytes, content_type: str) -> Any:
         from django.core.files.uploadedfile import SimpleUploadedFile
 

@@ -164,3 +164,30 @@ class HandoffRoute(models.Model):
         cat = self.ticket_category if self.ticket_category_id else None
         if cat is not None and self.ticket_type and cat.ticket_type and cat.ticket_type != self.ticket_type:
             raise ValidationError({"ticket_category": _("This category belongs to another work order type.")})
+
+
+class VocabularyKind(models.TextChoices):
+    SYNONYM = "synonym", _("Synonym group")
+    REWRITE = "rewrite", _("Correction")
+
+
+class VocabularyEntry(models.Model):
+    """A centre's own search vocabulary (K5), beside the shipped ``synonyms.txt``: a group of words
+    that mean the same to its customers (天翼 电信 · 融合 套餐 宽带), or a correction of what
+    customers write for what they mean (``words = [typo, right]``: 宽代 → 宽带). Applied to the
+    customers' and agents' questions (never to the items, so no re-indexing): every process picks a
+    change up on its next search."""
+
+    kind = models.CharField(_("kind"), max_length=8, choices=VocabularyKind.choices)
+    words = models.JSONField(_("words"), default=list)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("search vocabulary entry")
+        verbose_name_plural = _("search vocabulary")
+        ordering = ["kind", "pk"]
+
+    def __str__(self) -> str:
+        return (" → " if self.kind == VocabularyKind.REWRITE else " · ").join(self.words)

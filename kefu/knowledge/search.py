@@ -24,10 +24,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from django.db.models import Min, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
-from .models import Audience, ItemVersion, KnowledgeItem, VersionStatus
+from .models import Audience, ItemVersion, KnowledgeItem, VersionStatus, VocabularyEntry, VocabularyKind
 from .retrieval.dense import load_encoder, pack_vectors, unpack_vectors
 from .retrieval.engine import VECTOR_LAYOUT, Engine, KBItem, PublicView
 
@@ -53,6 +53,7 @@ class _State:
     expires: dict[int, datetime] = field(default_factory=dict)  # items in the engine that expire
     applied: dict[int, datetime] = field(default_factory=dict)  # item pk → updated_at last applied
     stamp: tuple[Any, ...] = ()
+    vocabulary: tuple[Any, ...] | None = None  # the stamp of the centre's vocabulary in the pipeline
     seen: datetime | None = None  # newest updated_at loaded
     next_moment: datetime | None = None  # next effective_from / expires_at to act on
 
@@ -90,15 +91,27 @@ _count_cache: dict[str, Any] = {"n": None, "at": 0.0}
 
 
 def _stamp() -> tuple[Any, ...]:
-    """(row count, newest ``updated_at``). The newest stamp is one step down the index, read before
-    every search; counting rows (which notices rows deleted outright, a rare admin action) costs a
-    scan — ~10 ms at 50,000 items on SQLite — so the count is refreshed at most every
-    ``COUNT_SECONDS``."""
+    """(row count, newest ``updated_at``, the vocabulary's (count, newest ``updated_at``)). The
+    newest stamp is one step down the index, read before every search; counting rows (which
+    notices rows deleted outright, a rare admin action) costs a scan — ~10 ms at 50,000 items on
+    SQLite — so the count is refreshed at most every ``COUNT_SECONDS``. The vocabulary is a few
+    hundred rows at most: counted every time, so that a removed entry stops at once."""
     newest = KnowledgeItem.objects.order_by("-updated_at").values_list("updated_at", flat=True).first()
     clock = time.monotonic()
     if _count_cache["n"] is None or clock - _count_cache["at"] >= COUNT_SECONDS:
         _count_cache.update(n=KnowledgeItem.objects.count(), at=clock)
-    return (_count_cache["n"], newest)
+    vocab = VocabularyEntry.objects.aggregate(n=Count("id"), m=Max("updated_at"))
+    return (_count_cache["n"], newest, (vocab["n"], vocab["m"]))
+
+
+def _apply_vocabulary(engine: Engine) -> None:
+    """The centre's synonym groups and corrections into the engine's text pipeline (queries only:
+    no re-indexing)."""
+    entries = list(VocabularyEntry.objects.values_list("kind", "words"))
+    engine.pipeline.set_extra(
+        [w for k, w in entries if k == VocabularyKind.SYNONYM],
+        [(w[0], w[1]) for k, w in entries if k == VocabularyKind.REWRITE and len(w) == 2],
+    )
 
 
 def _next_moment(now: datetime) -> datetime | None:
@@ -224,6 +237,9 @@ def _current() -> Engine:
                     state.with_vectors.discard(pk)
             if changed:
                 state.seen = max([state.seen or changed[0].updated_at, *(c.updated_at for c in changed)])
+        if state.vocabulary != stamp[2]:
+            _apply_vocabulary(state.engine)
+            state.vocabulary = stamp[2]
         state.stamp = stamp
         state.next_moment = _next_moment(now)
         _engines["all"] = state
@@ -231,9 +247,13 @@ def _current() -> Engine:
 
 
 def reset() -> None:
+    from .retrieval.text import default_pipeline
+
     with _lock:
         _engines.clear()
         _count_cache.update(n=None, at=0.0)
+        if default_pipeline.cache_info().currsize:  # the centre's vocabulary goes with the index
+            default_pipeline().set_extra()
 
 
 def compute_vectors(*, limit: int | None = None) -> int:

@@ -274,3 +274,19 @@ def item_history(*, viewer: User, item_id: int) -> tuple[KnowledgeItem, list[Ite
         raise NotFound(_("No knowledge item with this id."), code="kb_item_not_found")
     versions = list(item.versions.select_related("author", "reviewer").defer("vector").order_by("-number"))
     return item, versions
+
+
+def vocabulary_present(entry: Any) -> dict[str, Any]:
+    return {"id": entry.pk, "kind": entry.kind, "words": list(entry.words),
+            "created_by": entry.created_by.label if entry.created_by_id else None,
+            "created_at": entry.created_at}
+
+
+def vocabulary(*, viewer: User) -> list[dict[str, Any]]:
+    """The centre's synonym groups and corrections, for the people who change them (supervisors
+    and administrators)."""
+    from .models import VocabularyEntry
+    from .services import REVIEWER_ROLES, _require
+
+    _require(viewer, REVIEWER_ROLES, _("Only supervisors and administrators may change the search vocabulary."))
+    return [vocabulary_present(e) for e in VocabularyEntry.objects.select_related("created_by").order_by("kind", "pk")]

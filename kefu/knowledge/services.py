@@ -20,7 +20,17 @@ from kefu.audit.services import audit_record
 from kefu.core import outbox
 from kefu.core.errors import KefuError, NotFound, PermissionDenied, TransitionNotAllowed, ValidationFailed
 
-from .models import Audience, Flow, FlowRun, ItemKind, ItemVersion, KnowledgeItem, VersionStatus
+from .models import (
+    Audience,
+    Flow,
+    FlowRun,
+    ItemKind,
+    ItemVersion,
+    KnowledgeItem,
+    VersionStatus,
+    VocabularyEntry,
+    VocabularyKind,
+)
 
 EDITOR_ROLES = frozenset({Role.TEAM_LEAD, Role.SUPERVISOR, Role.ADMIN})
 REVIEWER_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -320,6 +330,74 @@ def item_archive(*, actor: User, item_id: int, reason: str) -> KnowledgeItem:
     outbox.put("kb.archived", item_id=item.pk)
     audit_record(actor=actor, action="kb.archive", obj=item, reason=reason)
     return item
+
+
+# --- the centre's own search vocabulary (K5) ------------------------------------------------------
+
+MAX_GROUP_WORDS = 20
+MAX_WORD = 20
+
+
+def _vocabulary_words(raw: Any) -> list[str]:
+    """Words as a list, or one text separated by spaces, commas or 、; each folded (full-width,
+    traditional characters, case) as the search folds the questions, repeats dropped."""
+    from .retrieval.text import content_chars, fold
+
+    if isinstance(raw, str):
+        raw = _LABEL_SPLIT.split(raw)
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise ValidationFailed(fields={"words": _("Must be a list of words.")})
+    words = list(dict.fromkeys(fold(x) for x in raw if fold(x)))
+    for w in words:
+        if len(w) > MAX_WORD:
+            raise ValidationFailed(fields={"words": _("“%(word)s” is longer than %(n)d characters.") % {"word": w[:30], "n": MAX_WORD}})
+        if content_chars(w) != w:
+            raise ValidationFailed(fields={"words": _("“%(word)s”: a word is made of Chinese characters, letters and digits.")
+                                           % {"word": w[:30]}})
+    return words
+
+
+@transaction.atomic
+def vocabulary_add(*, actor: User, kind: str, words: Any) -> VocabularyEntry:
+    """Add a synonym group (2–20 words that mean the same to customers) or a correction
+    (``[what customers write, what they mean]``, the first of at least two characters — a single
+    character would be rewritten inside every word). Supervisors and administrators; audited."""
+    _require(actor, REVIEWER_ROLES, _("Only supervisors and administrators may change the search vocabulary."))
+    if kind not in VocabularyKind.values:
+        raise ValidationFailed(fields={"kind": _("Choose a synonym group or a correction.")})
+    clean = _vocabulary_words(words)
+    if kind == VocabularyKind.SYNONYM:
+        if len(clean) < 2:
+            raise ValidationFailed(fields={"words": _("A synonym group needs at least two different words.")})
+        if len(clean) > MAX_GROUP_WORDS:
+            raise ValidationFailed(fields={"words": _("At most %(n)d words in a group.") % {"n": MAX_GROUP_WORDS}})
+        same = {frozenset(e.words) for e in VocabularyEntry.objects.filter(kind=kind)}
+        if frozenset(clean) in same:
+            raise ValidationFailed(fields={"words": _("This synonym group exists already.")})
+    else:
+        if len(clean) != 2:
+            raise ValidationFailed(fields={"words": _(
+                "A correction is two words: what customers write, then what they mean (宽代 宽带).")})
+        if len(clean[0]) < 2:
+            raise ValidationFailed(fields={"words": _(
+                "The word to correct needs at least two characters: a single character would be rewritten in every word.")})
+        taken = next((e for e in VocabularyEntry.objects.filter(kind=kind) if e.words and e.words[0] == clean[0]), None)
+        if taken is not None:
+            raise ValidationFailed(fields={"words": _("“%(word)s” is corrected already (to “%(to)s”).")
+                                           % {"word": clean[0], "to": taken.words[1]}})
+    entry = VocabularyEntry.objects.create(kind=kind, words=clean, created_by=actor)
+    audit_record(actor=actor, action="kb.vocabulary", obj=entry, changes={"kind": kind, "words": clean})
+    return entry
+
+
+@transaction.atomic
+def vocabulary_delete(*, actor: User, entry_id: int) -> None:
+    _require(actor, REVIEWER_ROLES, _("Only supervisors and administrators may change the search vocabulary."))
+    entry = VocabularyEntry.objects.filter(pk=entry_id).first()
+    if entry is None:
+        raise NotFound(_("No vocabulary entry with this id."), code="vocabulary_not_found")
+    audit_record(actor=actor, action="kb.vocabulary_delete", obj=entry, changes={"kind": entry.kind, "words": entry.words})
+    entry.delete()
 
 
 # --- import -------------------------------------------------------------------------------------

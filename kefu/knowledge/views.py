@@ -27,7 +27,7 @@ from kefu.tickets.models import Ticket
 from kefu.tickets.selectors import access_ticket
 
 from . import bot, selectors, services
-from .models import Audience, ItemKind
+from .models import Audience, ItemKind, VocabularyKind
 
 BOT_SESSION = "kb_bot_session"  # the bot conversation's id, so that follow-ups keep their context
 BOT_PERSON = "kb_bot_person"  # the customer asked for a person: show the hand-over form
@@ -284,6 +284,8 @@ def _manage_render(request: HttpRequest, *, status: int = 200, **extra: Any) -> 
         from kefu.accounts.models import Team
         from kefu.tickets.models import Category, Priority, TicketType
 
+        ctx.update(vocabulary=selectors.vocabulary(viewer=user), vocabulary_kinds=VocabularyKind.choices,
+                   vocabulary_form={}, vocabulary_errors={})
         ctx.update(routes=bot.handoff_routes(actor=user), teams=list(Team.objects.order_by("name")),
                    ticket_types=TicketType.choices, priorities=Priority.choices,
                    ticket_categories=list(Category.objects.filter(active=True, parent__isnull=False).order_by("position")))
@@ -433,34 +435,60 @@ def item_archive(request: HttpRequest, item_id: int) -> HttpResponse:
         done=_("Taken out of service: customers and agents no longer find it."), open_archive=True)
 
 
+def _manage_change(request: HttpRequest, change: Callable[[User], Any], *, done: Any, anchor: str,
+                   slot: str = "") -> HttpResponse:
+    """One change from the 知识管理 page (a route, a vocabulary entry): the role checked, the
+    service run, then back to the page's section with a message, or the page again with the error
+    — in form ``slot`` (fields kept in ``<slot>_form``, their errors in ``<slot>_errors``) or at the top."""
+    user = _user(request)
+    _require_editor(user)
+    try:
+        change(user)
+    except KefuError as e:
+        extra: dict[str, Any] = {"error": str(e.message)}
+        if slot:
+            extra.update({f"{slot}_form": request.POST.dict(), f"{slot}_errors": {k: str(v) for k, v in e.fields.items()},
+                          "field_errors": {}})
+        return _manage_render(request, status=e.status, **extra)
+    messages.success(request, done)
+    return redirect(reverse("kb:manage") + anchor)
+
+
 @login_required
 @require_POST
 def route_save(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    _require_editor(user)
     post = request.POST
-    try:
-        bot.handoff_route_set(actor=user, match=post.get("match", ""), team=post.get("team", ""),
-                              ticket_type=post.get("ticket_type", ""), priority=post.get("priority", "normal"),
-                              ticket_category=post.get("ticket_category", ""), active=post.get("active") == "on")
-    except KefuError as e:
-        return _manage_render(request, status=e.status, route_form=post.dict(), route_errors={k: str(v) for k, v in e.fields.items()},
-                              error=str(e.message), field_errors={})
-    messages.success(request, _("Hand-over route saved."))
-    return redirect(reverse("kb:manage") + "#kb-routes")
+    return _manage_change(
+        request,
+        lambda user: bot.handoff_route_set(
+            actor=user, match=post.get("match", ""), team=post.get("team", ""), ticket_type=post.get("ticket_type", ""),
+            priority=post.get("priority", "normal"), ticket_category=post.get("ticket_category", ""),
+            active=post.get("active") == "on"),
+        done=_("Hand-over route saved."), anchor="#kb-routes", slot="route")
 
 
 @login_required
 @require_POST
 def route_delete(request: HttpRequest, route_id: int) -> HttpResponse:
-    user = _user(request)
-    _require_editor(user)
-    try:
-        bot.handoff_route_delete(actor=user, route_id=route_id)
-    except KefuError as e:
-        return _manage_render(request, status=e.status, error=str(e.message))
-    messages.success(request, _("Hand-over route removed."))
-    return redirect(reverse("kb:manage") + "#kb-routes")
+    return _manage_change(request, lambda user: bot.handoff_route_delete(actor=user, route_id=route_id),
+                          done=_("Hand-over route removed."), anchor="#kb-routes")
+
+
+@login_required
+@require_POST
+def vocabulary_add(request: HttpRequest) -> HttpResponse:
+    post = request.POST
+    return _manage_change(
+        request,
+        lambda user: services.vocabulary_add(actor=user, kind=post.get("kind", ""), words=post.get("words", "")[:500]),
+        done=_("Added to the search vocabulary: the next search uses it."), anchor="#kb-vocabulary", slot="vocabulary")
+
+
+@login_required
+@require_POST
+def vocabulary_delete(request: HttpRequest, entry_id: int) -> HttpResponse:
+    return _manage_change(request, lambda user: services.vocabulary_delete(actor=user, entry_id=entry_id),
+                          done=_("Removed from the search vocabulary."), anchor="#kb-vocabulary")
 
 
 @login_required

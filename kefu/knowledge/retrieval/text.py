@@ -165,6 +165,32 @@ class TextPipeline:
                 group = [fold(w) for w in line.split()]
                 for w in group:
                     self.synonyms.setdefault(w, set()).update(x for x in group if x != w)
+        self._shipped = ({w: frozenset(s) for w, s in self.synonyms.items()}, dict(self.rewrites))
+        self._spans: dict[str, set[str]] = {}
+
+    def set_extra(self, groups: Iterable[Sequence[str]] = (), rewrites: Iterable[tuple[str, str]] = ()) -> None:
+        """A centre's own synonym groups and typo corrections on top of the shipped tables
+        (replacing the ones set before). Only queries use them — ``expand`` and ``correct`` — so
+        they take effect at once without re-indexing. Each table is replaced in one assignment: a
+        search running meanwhile sees the old or the new one, never half of it."""
+        synonyms = {w: set(s) for w, s in self._shipped[0].items()}
+        for group in groups:
+            words = [fold(w) for w in group if fold(w)]
+            for w in words:
+                synonyms.setdefault(w, set()).update(x for x in words if x != w)
+        fixes = dict(self._shipped[1])
+        fixes.update((fold(a), fold(b)) for a, b in rewrites if fold(a) and fold(a) != fold(b))
+        # A centre's word is often not one jieba word (翼钱 → 翼 钱), and neither is what it means
+        # (话费余额 → 话费 余额): the query's runs of up to three words are looked up, and a match
+        # adds the words of the others as the index has them.
+        spans: dict[str, set[str]] = {}
+        for group in groups:
+            words = [fold(w) for w in group if fold(w)]
+            for w in words:
+                for other in words:
+                    if other != w:
+                        spans.setdefault(w, set()).update(self.segment(other))
+        self.synonyms, self.rewrites, self._spans = synonyms, fixes, spans
 
     def correct(self, folded: str) -> str:
         """Rewrite the known typos of the synonym table in a folded text (宽代 → 宽带)."""
@@ -218,6 +244,13 @@ class TextPipeline:
             for s in self.synonyms.get(t, ()):
                 if s not in weights:
                     weights[s] = self.synonym_weight
+        spans = self._spans
+        if spans:  # the centre's own groups (set_extra): words jieba cuts in pieces
+            for i in range(len(tokens)):
+                for n in (1, 2, 3):
+                    for s in spans.get("".join(tokens[i:i + n]), ()) if i + n <= len(tokens) else ():
+                        if s not in weights:
+                            weights[s] = self.synonym_weight
         return weights
 
     def topic_words(self, text: str) -> list[str]:

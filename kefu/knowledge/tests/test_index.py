@@ -271,3 +271,50 @@ def test_customers_numbers_in_a_question_do_not_change_the_answer_K4(client, imp
     assert "13812345678" not in engine._prepare("我的号码13812345678话费还剩多少").folded
     only = ask(client, {"question": "13812345678"})
     assert only.status_code == 200 and isinstance(only.json()["handoff"], bool)
+
+
+def test_the_centres_own_vocabulary_reaches_every_search_at_once_K5(api_for, imported, client):  # type: ignore[no-untyped-def]
+    """A supervisor adds a synonym group (a word customers use that no item has) and a correction;
+    agents' search and the bot use them on their next question, without re-indexing; removing them
+    stops them; bad entries are refused in Chinese with nothing written; only supervisors and
+    administrators change the vocabulary, and every change is audited."""
+    from kefu.audit.models import AuditRecord
+    from kefu.knowledge.models import VocabularyEntry
+
+    sup = api_for("supervisor")
+    assert "kb-bill" not in ids("翼钱")  # nobody calls 话费 翼钱 … yet
+    r = sup.post("/kb/vocabulary", {"kind": "synonym", "words": "翼钱 话费"})
+    assert r.status_code == 201, r.content
+    group = r.json()
+    assert group["words"] == ["翼钱", "话费"] and group["kind"] == "synonym"
+    assert ids("翼钱")[0] == "kb-bill"  # the next search, same process, no rebuild
+    fix = sup.post("/kb/vocabulary", {"kind": "rewrite", "words": ["鬼猫", "光猫"]}).json()
+    assert ids("鬼猫红灯")[0] == "kb-bb"
+    listed = sup.get("/kb/vocabulary").json()["items"]
+    assert [(x["kind"], x["words"]) for x in listed] == [("rewrite", ["鬼猫", "光猫"]), ("synonym", ["翼钱", "话费"])]
+    assert list(AuditRecord.objects.filter(action="kb.vocabulary").values_list("changes", flat=True)) == [
+        {"kind": "synonym", "words": ["翼钱", "话费"]}, {"kind": "rewrite", "words": ["鬼猫", "光猫"]}]
+
+    for body, field_text in [
+        ({"kind": "synonym", "words": "翼钱"}, "至少"),  # one word
+        ({"kind": "synonym", "words": "翼钱 话费"}, "已"),  # the same group again
+        ({"kind": "synonym", "words": ["话费", "a" * 21]}, "20"),
+        ({"kind": "synonym", "words": ["话费", "余额!"]}, "汉字"),
+        ({"kind": "rewrite", "words": "猫 光猫"}, "两个字"),  # one character would be rewritten everywhere
+        ({"kind": "rewrite", "words": "鬼猫 路由器"}, "已"),  # corrected already
+        ({"kind": "rewrite", "words": "宽代 宽带 网络"}, "两个词"),
+        ({"kind": "nonsense", "words": "a b"}, "同义词"),
+    ]:
+        bad = sup.post("/kb/vocabulary", body)
+        assert bad.status_code == 422, (body, bad.content)
+        message = " ".join(str(v) for v in bad.json()["error"]["fields"].values())
+        assert field_text in message, (body, message)
+    assert VocabularyEntry.objects.count() == 2
+    for name in ("agent", "lead"):
+        assert api_for(name).post("/kb/vocabulary", {"kind": "synonym", "words": "甲乙 丙丁"}).status_code == 403
+        assert api_for(name).get("/kb/vocabulary").status_code == 403
+
+    assert sup.delete(f"/kb/vocabulary/{group['id']}").status_code == 204
+    assert "kb-bill" not in ids("翼钱")  # gone at once
+    assert sup.delete(f"/kb/vocabulary/{group['id']}").status_code == 404
+    assert AuditRecord.objects.filter(action="kb.vocabulary_delete").count() == 1

@@ -354,3 +354,36 @@ def test_reviewers_refile_an_item_without_a_new_version_K1(client, api_for, cent
     assert r.status_code == 200 and r.json()["products"] == [] and r.json()["audience"] == "public"
     assert api_for("lead").client.put(f"/api/v1/kb/items/{item.pk}/properties", "{}", content_type="application/json",
                                       **api_for("lead").headers).status_code == 403
+
+
+def test_search_vocabulary_on_the_page_K5(client, centre):
+    """知识管理 › 搜索词库: a supervisor adds a synonym group, the agents' search finds by it at
+    once; a bad entry comes back marked with what was typed, nothing written; a team lead sees no
+    such section and cannot post to it."""
+    from kefu.audit.models import AuditRecord
+    from kefu.knowledge.models import VocabularyEntry
+
+    item = _published(centre, "搬家后可在营业厅APP或拨打10000申请宽带移机。")
+    assert not kb_search(q="挪机")  # a word the items do not use
+    _login(client, centre, "supervisor")
+    page = client.get("/w/kb/manage/", **ZH).content.decode()
+    assert "搜索词库" in page and "暂无" in page
+    r = client.post("/w/kb/vocabulary/", {"kind": "synonym", "words": "挪机，移机"}, **ZH)
+    assert r.status_code == 302 and r["Location"].endswith("#kb-vocabulary")
+    assert VocabularyEntry.objects.get().words == ["挪机", "移机"]
+    assert [h["id"] for h in kb_search(q="挪机")] == [item.pk]
+    listing = client.get("/w/kb/manage/", **ZH).content.decode()
+    assert "挪机 · 移机" in listing and "同义词组" in listing
+    bad = client.post("/w/kb/vocabulary/", {"kind": "rewrite", "words": "挪 移"}, **ZH)
+    body = bad.content.decode()
+    assert bad.status_code == 422 and "至少要两个字" in body and 'value="挪 移"' in body and 'aria-invalid="true"' in body
+    assert VocabularyEntry.objects.count() == 1
+    entry = VocabularyEntry.objects.get()
+    assert client.post(f"/w/kb/vocabulary/{entry.pk}/delete/", **ZH).status_code == 302
+    assert not VocabularyEntry.objects.exists() and not kb_search(q="挪机")
+    assert client.post(f"/w/kb/vocabulary/{entry.pk}/delete/", **ZH).status_code == 404
+    assert AuditRecord.objects.filter(action__startswith="kb.vocabulary").count() == 2
+    _login(client, centre, "lead")
+    assert "搜索词库" not in client.get("/w/kb/manage/", **ZH).content.decode()
+    assert client.post("/w/kb/vocabulary/", {"kind": "synonym", "words": "甲乙 丙丁"}, **ZH).status_code == 403
+    assert not VocabularyEntry.objects.exists()
