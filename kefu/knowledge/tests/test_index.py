@@ -283,11 +283,14 @@ def test_the_centres_own_vocabulary_reaches_every_search_at_once_K5(api_for, imp
 
     sup = api_for("supervisor")
     assert "kb-bill" not in ids("翼钱")  # nobody calls 话费 翼钱 … yet
+    assert "话费" not in search.engine_for("public").engine._prepare("我的翼钱还剩多少").weights
     r = sup.post("/kb/vocabulary", {"kind": "synonym", "words": "翼钱 话费"})
     assert r.status_code == 201, r.content
     group = r.json()
     assert group["words"] == ["翼钱", "话费"] and group["kind"] == "synonym"
     assert ids("翼钱")[0] == "kb-bill"  # the next search, same process, no rebuild
+    bot_view = search.engine_for("public")  # the bot's view: the same pipeline, the same words
+    assert bot_view.engine._prepare("我的翼钱还剩多少").weights.get("话费") == bot_view.engine.pipeline.synonym_weight
     fix = sup.post("/kb/vocabulary", {"kind": "rewrite", "words": ["鬼猫", "光猫"]}).json()
     assert ids("鬼猫红灯")[0] == "kb-bb"
     listed = sup.get("/kb/vocabulary").json()["items"]
