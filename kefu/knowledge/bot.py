@@ -239,14 +239,19 @@ def bot_handoff(*, session_id: str, phone: str, name: str = "") -> dict[str, Any
     category = guess.category if guess else ""
     route = handoff_route_for(category)
     kind = (route.ticket_type if route else "") or guess_ticket_type(category)
-    transcript = "\n".join(f"客户：{t.question}\n机器人：{_outcome(t)}" for t in turns)
+    # The transcript goes into the order's text, which everyone who may see the order reads: the
+    # numbers customers typed (ID card, bank card, other phones) are masked there like the order's
+    # own contact fields; the conversation's turns keep them as asked.
+    from kefu.core.masking import mask_in_text
+
+    transcript = "\n".join(f"客户：{mask_in_text(t.question)}\n机器人：{_outcome(t)}" for t in turns)
     agent = pick_agent(route.team_id if route else None)
     team = route.team if route else (agent.team if agent is not None else None)
     queue = team.name if team else "—"
     ticket_category = guess_ticket_category(kind, category, route)
     ticket = ticket_create(
         actor=bot, type=kind, priority=route.priority if route else "normal", customer_id=customer.pk,
-        subject=f"智能客服转人工：{turns[-1].question[:60]}", channel="chat", contact_phone=number,
+        subject=f"智能客服转人工：{mask_in_text(turns[-1].question)[:60]}", channel="chat", contact_phone=number,
         category=ticket_category.pk if ticket_category else None,
         description=f"猜测分类：{category or '未知'}\n转入队列：{queue}\n\n{transcript}"[:20000],
     )

@@ -393,3 +393,20 @@ def test_handoff_category_guess_reads_the_telling_words_K4(centre, path, expecte
     kind = guess_ticket_type(path)
     cat = guess_ticket_category(kind, path)
     assert (kind, cat.name if cat else None) == expected
+
+
+def test_handoff_transcript_masks_the_numbers_customers_typed_K4_X1(client, kb, customer):
+    """The order's text carries the conversation for the agent, with the identity card and phone
+    numbers the customer typed masked (the order's own contact fields are masked by role); the
+    conversation keeps them as asked."""
+    from kefu.tickets.models import Ticket
+
+    s = ask(client, "我身份证110101199003071234，另一个号码13912345678，宽带上不了网").json()
+    r = _handoff(client, s["session_id"])
+    assert r.status_code == 200, r.content
+    ticket = Ticket.objects.get(number=r.json()["ticket_number"])
+    description = ticket.description
+    assert "199003071234" not in ticket.subject and "110101********1234" in ticket.subject
+    assert "110101********1234" in description and "139****5678" in description
+    assert "199003071234" not in description and "13912345678" not in description
+    assert BotTurn.objects.filter(question__contains="110101199003071234").exists()
