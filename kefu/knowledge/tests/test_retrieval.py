@@ -249,3 +249,39 @@ def test_search_filters_narrow_inside_the_index_K5() -> None:
         e.remove("t")
         assert ids(product="融合宽带") == ["t2"]
         assert e.facets() == {"tags": [], "products": ["融合宽带"]}
+
+
+def test_a_large_build_tokenizes_half_in_a_forked_process_with_the_same_index_K5(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fork is a speed-up only: the index it builds is the one an in-process build makes, item
+    for item and hit for hit; when the fork fails, the build tokenizes in-process."""
+    from kefu.knowledge.retrieval import engine as engine_mod
+
+    items = [KBItem.of(dict(r, id=f"{r['id']}-{n}", question=f"{r['question']}（{n}号）")) for n in range(20) for r in KB]
+    monkeypatch.setattr(engine_mod, "PARALLEL_TOKENIZE_MIN", 10)
+    calls: list[int] = []
+    real = Engine._tokenize_forked
+
+    def spy(self: Engine, todo):  # type: ignore[no-untyped-def]
+        out = real(self, todo)  # raises when the fork fails: then the build falls back and calls stays empty
+        calls.append(len(todo))
+        return out
+
+    monkeypatch.setattr(Engine, "_tokenize_forked", spy)
+    forked = Engine.build(items, encoder=None)
+    assert calls == [len(items)]
+    monkeypatch.setenv("KEFU_KB_BUILD_PROCESSES", "1")
+    inproc = Engine.build(items, encoder=None)
+    assert calls == [len(items)]  # not forked
+    assert [e.q_tokens for e in forked._entries] == [e.q_tokens for e in inproc._entries]
+    for q in ("话费余额怎么查", "宽带断网", "国际漫游 开通"):
+        assert [(c.item_id, round(c.score, 6)) for c in forked.search(q, k=10)] == \
+               [(c.item_id, round(c.score, 6)) for c in inproc.search(q, k=10)]
+
+    monkeypatch.delenv("KEFU_KB_BUILD_PROCESSES")
+
+    def broken(self: Engine, todo):  # type: ignore[no-untyped-def]
+        raise OSError("no fork here")
+
+    monkeypatch.setattr(Engine, "_tokenize_forked", broken)
+    fallback = Engine.build(items, encoder=None)
+    assert [e.q_tokens for e in fallback._entries] == [e.q_tokens for e in inproc._entries]
