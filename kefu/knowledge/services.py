@@ -357,12 +357,8 @@ def _vocabulary_words(raw: Any) -> list[str]:
     return words
 
 
-@transaction.atomic
-def vocabulary_add(*, actor: User, kind: str, words: Any) -> VocabularyEntry:
-    """Add a synonym group (2–20 words that mean the same to customers) or a correction
-    (``[what customers write, what they mean]``, the first of at least two characters — a single
-    character would be rewritten inside every word). Supervisors and administrators; audited."""
-    _require(actor, REVIEWER_ROLES, _("Only supervisors and administrators may change the search vocabulary."))
+def _vocabulary_clean(kind: str, words: Any) -> list[str]:
+    """The entry's words, checked (not yet against the other entries)."""
     if kind not in VocabularyKind.values:
         raise ValidationFailed(fields={"kind": _("Choose a synonym group or a correction.")})
     clean = _vocabulary_words(words)
@@ -371,9 +367,6 @@ def vocabulary_add(*, actor: User, kind: str, words: Any) -> VocabularyEntry:
             raise ValidationFailed(fields={"words": _("A synonym group needs at least two different words.")})
         if len(clean) > MAX_GROUP_WORDS:
             raise ValidationFailed(fields={"words": _("At most %(n)d words in a group.") % {"n": MAX_GROUP_WORDS}})
-        same = {frozenset(e.words) for e in VocabularyEntry.objects.filter(kind=kind)}
-        if frozenset(clean) in same:
-            raise ValidationFailed(fields={"words": _("This synonym group exists already.")})
     else:
         if len(clean) != 2:
             raise ValidationFailed(fields={"words": _(
@@ -381,13 +374,81 @@ def vocabulary_add(*, actor: User, kind: str, words: Any) -> VocabularyEntry:
         if len(clean[0]) < 2:
             raise ValidationFailed(fields={"words": _(
                 "The word to correct needs at least two characters: a single character would be rewritten in every word.")})
-        taken = next((e for e in VocabularyEntry.objects.filter(kind=kind) if e.words and e.words[0] == clean[0]), None)
-        if taken is not None:
-            raise ValidationFailed(fields={"words": _("“%(word)s” is corrected already (to “%(to)s”).")
-                                           % {"word": clean[0], "to": taken.words[1]}})
+    return clean
+
+
+def _vocabulary_clash(kind: str, clean: list[str], entries: Iterable[tuple[str, list[str]]]) -> tuple[bool, Any]:
+    """(the same entry exists, why it cannot be added) against ``entries`` (kind, words)."""
+    for other_kind, words in entries:
+        if other_kind != kind:
+            continue
+        if kind == VocabularyKind.SYNONYM and frozenset(words) == frozenset(clean):
+            return True, _("This synonym group exists already.")
+        if kind == VocabularyKind.REWRITE and words and words[0] == clean[0]:
+            return words == clean, _("“%(word)s” is corrected already (to “%(to)s”).") % {"word": clean[0], "to": words[1]}
+    return False, None
+
+
+@transaction.atomic
+def vocabulary_add(*, actor: User, kind: str, words: Any) -> VocabularyEntry:
+    """Add a synonym group (2–20 words that mean the same to customers) or a correction
+    (``[what customers write, what they mean]``, the first of at least two characters — a single
+    character would be rewritten inside every word). Supervisors and administrators; audited."""
+    _require(actor, REVIEWER_ROLES, _("Only supervisors and administrators may change the search vocabulary."))
+    clean = _vocabulary_clean(kind, words)
+    _same, clash = _vocabulary_clash(kind, clean, VocabularyEntry.objects.values_list("kind", "words"))
+    if clash is not None:
+        raise ValidationFailed(fields={"words": clash})
     entry = VocabularyEntry.objects.create(kind=kind, words=clean, created_by=actor)
     audit_record(actor=actor, action="kb.vocabulary", obj=entry, changes={"kind": kind, "words": clean})
     return entry
+
+
+@transaction.atomic
+def vocabulary_import(*, actor: User, lines: Iterable[str | bytes]) -> tuple[int, int]:
+    """A vocabulary file in the format of the shipped ``synonyms.txt``: one synonym group a line
+    (words separated by spaces), ``A -> B`` a correction, ``#`` comments and blank lines skipped.
+    All or nothing: every bad line is reported (``ImportFailed``) and nothing is added; an entry
+    that exists already is left as it is, so a file can be loaded again. Returns (added,
+    unchanged); audited as one ``kb.vocabulary_import``."""
+    _require(actor, REVIEWER_ROLES, _("Only supervisors and administrators may change the search vocabulary."))
+    known: list[tuple[str, list[str]]] = [(k, list(w)) for k, w in VocabularyEntry.objects.values_list("kind", "words")]
+    todo: list[tuple[str, list[str]]] = []
+    bad: list[tuple[int, str]] = []
+    unchanged = 0
+    for n, raw in enumerate(lines, start=1):
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                bad.append((n, str(_("not UTF-8 text"))))
+                continue
+        text = raw.strip().lstrip("\ufeff").strip()
+        if not text or text.startswith("#"):
+            continue
+        kind, words = (VocabularyKind.REWRITE, text.split("->")) if "->" in text else (VocabularyKind.SYNONYM, text)
+        if kind == VocabularyKind.REWRITE and len(words) != 2:
+            bad.append((n, str(_("A correction is two words: what customers write, then what they mean (宽代 宽带)."))))
+            continue
+        try:
+            clean = _vocabulary_clean(kind, [w.strip() for w in words] if isinstance(words, list) else words)
+        except ValidationFailed as e:
+            bad.append((n, "; ".join(str(v) for v in e.fields.values())))
+            continue
+        same, clash = _vocabulary_clash(kind, clean, known)
+        if same:
+            unchanged += 1
+        elif clash is not None:
+            bad.append((n, str(clash)))
+        else:
+            todo.append((kind, clean))
+            known.append((kind, clean))
+    if bad:
+        raise ImportFailed(lines=bad)
+    VocabularyEntry.objects.bulk_create(VocabularyEntry(kind=k, words=w, created_by=actor) for k, w in todo)
+    audit_record(actor=actor, action="kb.vocabulary_import", object_type="knowledge.vocabularyentry",
+                 changes={"added": len(todo), "unchanged": unchanged})
+    return len(todo), unchanged
 
 
 @transaction.atomic

@@ -306,3 +306,37 @@ def test_import_and_export_carry_validity_dates_K1(api_for):
     assert sorted(fields) == ["line 1", "line 2", "line 3"]
     assert fields["line 1"].startswith("effective_from:") and fields["line 2"].startswith("expires_at:")
     assert not KnowledgeItem.objects.filter(external_id__in=["v-9", "v-10", "v-11"]).exists()
+
+
+def test_kb_vocabulary_command_loads_a_synonyms_file_all_or_nothing_K5(tmp_path, centre):
+    """`kefu kb vocabulary FILE`: the shipped synonyms.txt format (groups, A -> B corrections,
+    comments); loading it again adds nothing; one bad line refuses the file with its number."""
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from kefu.knowledge.models import VocabularyEntry
+
+    good = tmp_path / "vocab.txt"
+    good.write_text("# 本中心词库\n天翼 电信 中国电信\n\n挪机 -> 移机\n﻿翼钱 话费\n", encoding="utf-8")
+    out = StringIO()
+    call_command("kb", "vocabulary", str(good), "--as", "supervisor", stdout=out)
+    assert "3 added, 0 already there" in out.getvalue()
+    assert sorted((e.kind, tuple(e.words)) for e in VocabularyEntry.objects.all()) == [
+        ("rewrite", ("挪机", "移机")), ("synonym", ("天翼", "电信", "中国电信")), ("synonym", ("翼钱", "话费"))]
+    out = StringIO()
+    call_command("kb", "vocabulary", str(good), "--as", "supervisor", stdout=out)
+    assert "0 added, 3 already there" in out.getvalue()
+    assert AuditRecord.objects.filter(action="kb.vocabulary_import").count() == 2
+
+    bad = tmp_path / "bad.txt"
+    bad.write_text("宽频 宽带\n单词\n挪机 -> 搬机\n猫 -> 光猫\na -> b -> c\n话费！ 余额\n", encoding="utf-8")
+    err = StringIO()
+    with pytest.raises(CommandError, match="5 bad lines; nothing was added"):
+        call_command("kb", "vocabulary", str(bad), "--as", "supervisor", stdout=StringIO(), stderr=err)
+    lines = err.getvalue().splitlines()
+    assert [x.split(":")[1] for x in lines] == ["2", "3", "4", "5", "6"]
+    assert "已有纠错" in lines[1] and "两个字" in lines[2]
+    assert VocabularyEntry.objects.count() == 3  # 宽频 宽带 on line 1 was not added either
+    with pytest.raises(CommandError, match="主管"):
+        call_command("kb", "vocabulary", str(good), "--as", "agent", stdout=StringIO())

@@ -1,5 +1,6 @@
 """kefu kb import FILE.jsonl — import FAQ items (all or nothing; bad lines reported by number);
-kefu kb export [FILE.jsonl] — the published items in the same format; kefu kb vectors."""
+kefu kb export [FILE.jsonl] — the published items in the same format; kefu kb vectors;
+kefu kb vocabulary FILE.txt — load the centre's synonym groups and corrections (synonyms.txt format)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kefu.accounts.models import Role, User
 from kefu.core.errors import KefuError
-from kefu.knowledge.services import ImportFailed, kb_export, kb_import
+from kefu.knowledge.services import ImportFailed, kb_export, kb_import, vocabulary_import
 
 
 class Command(BaseCommand):
@@ -27,6 +28,10 @@ class Command(BaseCommand):
         exp.add_argument("--category", default=None, help="this category and the ones under it, e.g. 宽带")
         exp.add_argument("--as", dest="username", default=None, help="the exporting user (default: first administrator)")
         sub.add_parser("vectors", help="compute the stored vectors of published items that have none (the background job)")
+        voc = sub.add_parser("vocabulary", help="load synonym groups (words separated by spaces) and corrections (A -> B), "
+                                                "one a line, into the search vocabulary (all or nothing)")
+        voc.add_argument("file")
+        voc.add_argument("--as", dest="username", default=None, help="the acting user (default: first administrator)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["op"] == "vectors":
@@ -45,6 +50,9 @@ class Command(BaseCommand):
         path = Path(opts["file"])
         if not path.is_file():
             raise CommandError(f"no such file: {path}")
+        if opts["op"] == "vocabulary":
+            self._vocabulary(actor, path)
+            return
         try:
             with path.open("rb") as fh:
                 result = kb_import(actor=actor, lines=fh)
@@ -69,6 +77,18 @@ class Command(BaseCommand):
         if actor is None:
             raise CommandError("no acting user: create an administrator or pass --as USERNAME")
         return actor
+
+    def _vocabulary(self, actor: User, path: Path) -> None:
+        try:
+            with path.open("rb") as fh:
+                added, unchanged = vocabulary_import(actor=actor, lines=fh)
+        except ImportFailed as e:
+            for n, reason in e.lines:
+                self.stderr.write(f"{path}:{n}: {reason}")
+            raise CommandError(f"{len(e.lines)} bad lines; nothing was added") from None
+        except KefuError as e:
+            raise CommandError(str(e.message)) from None
+        self.stdout.write(f"vocabulary {path}: {added} added, {unchanged} already there")
 
     def _export(self, actor: User, opts: dict[str, Any]) -> None:
         try:
