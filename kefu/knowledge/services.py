@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from django.db import models, transaction
 from django.db.models import Max
@@ -338,6 +338,21 @@ MAX_GROUP_WORDS = 20
 MAX_WORD = 20
 
 
+def _text_lines(lines: Iterable[str | bytes], bad: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each non-blank line of an uploaded file, trimmed, a BOM dropped;
+    a line that is not UTF-8 goes to ``bad`` (number, reason) instead."""
+    for n, raw in enumerate(lines, start=1):
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                bad.append((n, str(_("not UTF-8 text"))))
+                continue
+        text = raw.strip().lstrip("\ufeff").strip()
+        if text:
+            yield n, text
+
+
 def _vocabulary_words(raw: Any) -> list[str]:
     """Words as a list, or one text separated by spaces, commas or 、; each folded (full-width,
     traditional characters, case) as the search folds the questions, repeats dropped."""
@@ -416,15 +431,8 @@ def vocabulary_import(*, actor: User, lines: Iterable[str | bytes]) -> tuple[int
     todo: list[tuple[str, list[str]]] = []
     bad: list[tuple[int, str]] = []
     unchanged = 0
-    for n, raw in enumerate(lines, start=1):
-        if isinstance(raw, bytes):
-            try:
-                raw = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                bad.append((n, str(_("not UTF-8 text"))))
-                continue
-        text = raw.strip().lstrip("\ufeff").strip()
-        if not text or text.startswith("#"):
+    for n, text in _text_lines(lines, bad):
+        if text.startswith("#"):
             continue
         kind, words = (VocabularyKind.REWRITE, text.split("->")) if "->" in text else (VocabularyKind.SYNONYM, text)
         if kind == VocabularyKind.REWRITE and len(words) != 2:
@@ -520,16 +528,7 @@ def _parse_lines(
     bad: list[tuple[int, str]] = []
     ignored = {} if ignored is None else ignored
     seen: dict[str, int] = {}
-    for n, raw in enumerate(lines, start=1):
-        if isinstance(raw, bytes):
-            try:
-                raw = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                bad.append((n, str(_("not UTF-8 text"))))
-                continue
-        text = raw.strip().lstrip("\ufeff")
-        if not text:
-            continue
+    for n, text in _text_lines(lines, bad):
         try:
             obj = json.loads(text)
         except ValueError as e:

@@ -4,6 +4,7 @@ kefu kb vocabulary FILE.txt — load the centre's synonym groups and corrections
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,15 +54,7 @@ class Command(BaseCommand):
         if opts["op"] == "vocabulary":
             self._vocabulary(actor, path)
             return
-        try:
-            with path.open("rb") as fh:
-                result = kb_import(actor=actor, lines=fh)
-        except ImportFailed as e:
-            for n, reason in e.lines:
-                self.stderr.write(f"{path}:{n}: {reason}")
-            raise CommandError(f"{len(e.lines)} bad lines; nothing was imported") from None
-        except KefuError as e:
-            raise CommandError(str(e.message)) from None
+        result = self._load(path, lambda fh: kb_import(actor=actor, lines=fh), "nothing was imported")
         for note in result.ignored_notes():
             self.stderr.write(f"{path}: {note}")
         self.stdout.write(f"imported {path}: {result.created} new, {result.updated} updated, {result.unchanged} unchanged")
@@ -78,16 +71,20 @@ class Command(BaseCommand):
             raise CommandError("no acting user: create an administrator or pass --as USERNAME")
         return actor
 
-    def _vocabulary(self, actor: User, path: Path) -> None:
+    def _load(self, path: Path, run: Callable[[Any], Any], nothing: str) -> Any:
+        """``run`` over the opened file; its bad lines as ``FILE:LINE: reason`` on stderr."""
         try:
             with path.open("rb") as fh:
-                added, unchanged = vocabulary_import(actor=actor, lines=fh)
+                return run(fh)
         except ImportFailed as e:
             for n, reason in e.lines:
                 self.stderr.write(f"{path}:{n}: {reason}")
-            raise CommandError(f"{len(e.lines)} bad lines; nothing was added") from None
+            raise CommandError(f"{len(e.lines)} bad lines; {nothing}") from None
         except KefuError as e:
             raise CommandError(str(e.message)) from None
+
+    def _vocabulary(self, actor: User, path: Path) -> None:
+        added, unchanged = self._load(path, lambda fh: vocabulary_import(actor=actor, lines=fh), "nothing was added")
         self.stdout.write(f"vocabulary {path}: {added} added, {unchanged} already there")
 
     def _export(self, actor: User, opts: dict[str, Any]) -> None:
