@@ -277,18 +277,18 @@ class VocabularyIn(Schema):
     words: list[str] | str
 
 
-@router.get("/kb/vocabulary", response=dict[str, Any], summary="The centre's own synonym groups and corrections")
+@router.get("/kb/vocabulary", response=dict[str, Any], summary="The centre's own synonym groups, corrections and ignorable words")
 def vocabulary(request: HttpRequest) -> dict[str, Any]:
     return {"items": selectors.vocabulary(viewer=request.user), "next": None}  # type: ignore[arg-type]
 
 
-@router.post("/kb/vocabulary", response={201: dict[str, Any]}, summary="Add a synonym group or a correction")
+@router.post("/kb/vocabulary", response={201: dict[str, Any]}, summary="Add a synonym group, a correction or ignorable words")
 def vocabulary_add(request: HttpRequest, payload: VocabularyIn) -> Any:
     entry = services.vocabulary_add(actor=request.user, kind=payload.kind, words=payload.words)  # type: ignore[arg-type]
     return Reply(201, selectors.vocabulary_present(entry))
 
 
-@router.delete("/kb/vocabulary/{entry_id}", response={204: None}, summary="Remove a synonym group or a correction")
+@router.delete("/kb/vocabulary/{entry_id}", response={204: None}, summary="Remove a vocabulary entry")
 def vocabulary_delete(request: HttpRequest, entry_id: int) -> Any:
     services.vocabulary_delete(actor=request.user, entry_id=entry_id)  # type: ignore[arg-type]
     return Reply(204, None)

@@ -169,12 +169,15 @@ class HandoffRoute(models.Model):
 class VocabularyKind(models.TextChoices):
     SYNONYM = "synonym", _("Synonym group")
     REWRITE = "rewrite", _("Correction")
+    IGNORE = "ignore", _("Ignorable words")
 
 
 class VocabularyEntry(models.Model):
     """A centre's own search vocabulary (K5), beside the shipped ``synonyms.txt``: a group of words
     that mean the same to its customers (天翼 电信 · 融合 套餐 宽带), or a correction of what
-    customers write for what they mean (``words = [typo, right]``: 宽代 → 宽带). Applied to the
+    customers write for what they mean (``words = [typo, right]``: 宽代 → 宽带), or words that say
+    nothing about what is asked and are left out of the question (the operator's own name: 电信
+    天翼 — “电信怎么查话费” is “怎么查话费” to a base that never names itself). Applied to the
     customers' and agents' questions (never to the items, so no re-indexing): every process picks a
     change up on its next search."""
 

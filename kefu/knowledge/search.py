@@ -105,12 +105,13 @@ def _stamp() -> tuple[Any, ...]:
 
 
 def _apply_vocabulary(engine: Engine) -> None:
-    """The centre's synonym groups and corrections into the engine's text pipeline (queries only:
-    no re-indexing)."""
+    """The centre's synonym groups, corrections and ignorable words into the engine's text
+    pipeline (queries only: no re-indexing)."""
     entries = list(VocabularyEntry.objects.values_list("kind", "words"))
     engine.pipeline.set_extra(
         [w for k, w in entries if k == VocabularyKind.SYNONYM],
         [(w[0], w[1]) for k, w in entries if k == VocabularyKind.REWRITE and len(w) == 2],
+        [x for k, w in entries if k == VocabularyKind.IGNORE for x in w],
     )
 
 

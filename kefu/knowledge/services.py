@@ -375,9 +375,19 @@ def _vocabulary_words(raw: Any) -> list[str]:
 def _vocabulary_clean(kind: str, words: Any) -> list[str]:
     """The entry's words, checked (not yet against the other entries)."""
     if kind not in VocabularyKind.values:
-        raise ValidationFailed(fields={"kind": _("Choose a synonym group or a correction.")})
+        raise ValidationFailed(fields={"kind": _("Choose a synonym group, a correction or ignorable words.")})
     clean = _vocabulary_words(words)
-    if kind == VocabularyKind.SYNONYM:
+    if kind == VocabularyKind.IGNORE:
+        if not clean:
+            raise ValidationFailed(fields={"words": _("Give at least one word to leave out of the questions.")})
+        if len(clean) > MAX_GROUP_WORDS:
+            raise ValidationFailed(fields={"words": _("At most %(n)d words in a group.") % {"n": MAX_GROUP_WORDS}})
+        short = next((w for w in clean if len(w) < 2), None)
+        if short is not None:
+            raise ValidationFailed(fields={"words": _(
+                "“%(word)s”: a word to leave out needs at least two characters — a single character carries meaning in too many words.")
+                % {"word": short}})
+    elif kind == VocabularyKind.SYNONYM:
         if len(clean) < 2:
             raise ValidationFailed(fields={"words": _("A synonym group needs at least two different words.")})
         if len(clean) > MAX_GROUP_WORDS:
@@ -395,7 +405,21 @@ def _vocabulary_clean(kind: str, words: Any) -> list[str]:
 def _vocabulary_clash(kind: str, clean: list[str], entries: Iterable[tuple[str, list[str]]]) -> tuple[bool, Any]:
     """(the same entry exists, why it cannot be added) against ``entries`` (kind, words)."""
     for other_kind, words in entries:
+        if VocabularyKind.IGNORE in (kind, other_kind) and kind != other_kind:
+            # A word left out of the questions cannot also mean something (a synonym, a correction's
+            # target): one of the two entries would silently undo the other.
+            both = set(clean) & set(words)
+            if both:
+                word = sorted(both)[0]
+                return False, _("“%(word)s” is in another entry of the vocabulary (%(kind)s); remove that one first.") % {
+                    "word": word, "kind": VocabularyKind(other_kind).label}
+            continue
         if other_kind != kind:
+            continue
+        if kind == VocabularyKind.IGNORE:
+            both = set(clean) & set(words)
+            if both:
+                return frozenset(words) == frozenset(clean), _("“%(word)s” is left out already.") % {"word": sorted(both)[0]}
             continue
         if kind == VocabularyKind.SYNONYM and frozenset(words) == frozenset(clean):
             return True, _("This synonym group exists already.")
@@ -408,7 +432,9 @@ def _vocabulary_clash(kind: str, clean: list[str], entries: Iterable[tuple[str, 
 def vocabulary_add(*, actor: User, kind: str, words: Any) -> VocabularyEntry:
     """Add a synonym group (2–20 words that mean the same to customers) or a correction
     (``[what customers write, what they mean]``, the first of at least two characters — a single
-    character would be rewritten inside every word). Supervisors and administrators; audited."""
+    character would be rewritten inside every word) or ignorable words (each of at least two
+    characters, left out of every question: the operator's own name). Supervisors and
+    administrators; audited."""
     _require(actor, REVIEWER_ROLES, _("Only supervisors and administrators may change the search vocabulary."))
     clean = _vocabulary_clean(kind, words)
     _same, clash = _vocabulary_clash(kind, clean, VocabularyEntry.objects.values_list("kind", "words"))
@@ -422,7 +448,8 @@ def vocabulary_add(*, actor: User, kind: str, words: Any) -> VocabularyEntry:
 @transaction.atomic
 def vocabulary_import(*, actor: User, lines: Iterable[str | bytes]) -> tuple[int, int]:
     """A vocabulary file in the format of the shipped ``synonyms.txt``: one synonym group a line
-    (words separated by spaces), ``A -> B`` a correction, ``#`` comments and blank lines skipped.
+    (words separated by spaces), ``A -> B`` a correction, ``! A B`` words to leave out of the
+    questions, ``#`` comments and blank lines skipped.
     All or nothing: every bad line is reported (``ImportFailed``) and nothing is added; an entry
     that exists already is left as it is, so a file can be loaded again. Returns (added,
     unchanged); audited as one ``kb.vocabulary_import``."""
@@ -434,7 +461,12 @@ def vocabulary_import(*, actor: User, lines: Iterable[str | bytes]) -> tuple[int
     for n, text in _text_lines(lines, bad):
         if text.startswith("#"):
             continue
-        kind, words = (VocabularyKind.REWRITE, text.split("->")) if "->" in text else (VocabularyKind.SYNONYM, text)
+        if text.startswith(("!", "！")):
+            kind, words = VocabularyKind.IGNORE, text[1:]
+        elif "->" in text:
+            kind, words = VocabularyKind.REWRITE, text.split("->")
+        else:
+            kind, words = VocabularyKind.SYNONYM, text
         if kind == VocabularyKind.REWRITE and len(words) != 2:
             bad.append((n, str(_("A correction is two words: what customers write, then what they mean (宽代 宽带)."))))
             continue

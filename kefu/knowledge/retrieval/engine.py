@@ -719,6 +719,12 @@ class Engine:
         if bare != folded and content_chars(bare):
             folded = _SPACES.sub(" ", bare).strip()
         folded = self.pipeline.correct(folded)
+        # The centre's ignorable words (its own name: “电信怎么查话费”) say nothing about what is
+        # asked and, in no item's questions, count against every candidate; left out unless
+        # they are all the question has.
+        stripped = self.pipeline.strip_ignorable(folded)
+        if stripped != folded and content_chars(stripped):
+            folded = _SPACES.sub(" ", stripped).strip()
         content = content_chars(folded)
         pending = None
         if self.encoder is not None and content and encode:

@@ -167,12 +167,17 @@ class TextPipeline:
                     self.synonyms.setdefault(w, set()).update(x for x in group if x != w)
         self._shipped = ({w: frozenset(s) for w, s in self.synonyms.items()}, dict(self.rewrites))
         self._spans: dict[str, set[str]] = {}
+        self.ignorable: frozenset[str] = frozenset()
 
-    def set_extra(self, groups: Iterable[Sequence[str]] = (), rewrites: Iterable[tuple[str, str]] = ()) -> None:
-        """A centre's own synonym groups and typo corrections on top of the shipped tables
-        (replacing the ones set before). Only queries use them — ``expand`` and ``correct`` — so
-        they take effect at once without re-indexing. Each table is replaced in one assignment: a
-        search running meanwhile sees the old or the new one, never half of it."""
+    def set_extra(
+        self, groups: Iterable[Sequence[str]] = (), rewrites: Iterable[tuple[str, str]] = (), ignore: Iterable[str] = ()
+    ) -> None:
+        """A centre's own synonym groups, typo corrections and ignorable words on top of the shipped
+        tables (replacing the ones set before). Only queries use them — ``expand``, ``correct`` and
+        ``strip_ignorable`` — so they take effect at once without re-indexing. Each table is
+        replaced in one assignment: a search running meanwhile sees the old or the new one, never
+        half of it."""
+        groups = [list(g) for g in groups]
         synonyms = {w: set(s) for w, s in self._shipped[0].items()}
         for group in groups:
             words = [fold(w) for w in group if fold(w)]
@@ -191,6 +196,27 @@ class TextPipeline:
                     if other != w:
                         spans.setdefault(w, set()).update(self.segment(other))
         self.synonyms, self.rewrites, self._spans = synonyms, fixes, spans
+        self.ignorable = frozenset(w for w in (fold(x) for x in ignore) if w)
+
+    def strip_ignorable(self, folded: str) -> str:
+        """``folded`` without the centre's ignorable words (``set_extra``), where jieba cuts them as
+        words or as a run of up to three pieces: “电信怎么查话费” → “怎么查话费”, while 电信 inside a
+        longer word (电信局) stays. Unchanged when there are none."""
+        words = self.ignorable
+        if not words or not any(w in folded for w in words):
+            return folded
+        with self._lock:
+            pieces = list(self._tok.cut(folded))
+        out: list[str] = []
+        i = 0
+        while i < len(pieces):
+            n = next((n for n in (3, 2, 1) if i + n <= len(pieces) and "".join(pieces[i:i + n]) in words), 0)
+            if n:
+                i += n
+                continue
+            out.append(pieces[i])
+            i += 1
+        return "".join(out)
 
     def correct(self, folded: str) -> str:
         """Rewrite the known typos of the synonym table in a folded text (宽代 → 宽带)."""

@@ -321,3 +321,61 @@ def test_the_centres_own_vocabulary_reaches_every_search_at_once_K5(api_for, imp
     assert "kb-bill" not in ids("翼钱")  # gone at once
     assert sup.delete(f"/kb/vocabulary/{group['id']}").status_code == 404
     assert AuditRecord.objects.filter(action="kb.vocabulary_delete").count() == 1
+
+
+def test_ignorable_words_are_left_out_of_every_question_K5(api_for, imported, client):  # type: ignore[no-untyped-def]
+    """A supervisor marks the operator's own names as ignorable: “天翼怎么查询话费余额” is then
+    matched, scored and answered exactly as “怎么查询话费余额” (agents' search and the bot), a word
+    that merely contains the name stays (电信局), a question that is only the name still gets a
+    reply; removing the entry brings the word back. Refused in Chinese, nothing written: a single
+    character, a word already left out, a word that is also a synonym; the file loader takes
+    ``! 电信 天翼`` lines."""
+    from kefu.knowledge.models import VocabularyEntry
+    from kefu.knowledge.services import ImportFailed, vocabulary_import
+
+    search.compute_vectors()
+    sup = api_for("supervisor")
+
+    def folded(q: str) -> str:  # the text the engine matches, with the vocabulary as it is now
+        return search.engine_for("all")._prepare(q).folded
+
+    def outcome(q: str) -> tuple[Any, ...]:
+        body = ask(client, {"question": q}).json()
+        return body["external_id"], body["confidence"], [s["external_id"] for s in body["suggestions"]], body["handoff"]
+
+    plain = outcome("怎么查询话费余额")
+    assert "天翼" in folded("天翼怎么查询话费余额")
+    r = sup.post("/kb/vocabulary", {"kind": "ignore", "words": "天翼 中国电信"})
+    assert r.status_code == 201, r.content
+    entry = r.json()
+    assert entry["kind"] == "ignore" and entry["words"] == ["天翼", "中国电信"]
+    assert folded("天翼怎么查询话费余额") == folded("怎么查询话费余额")
+    assert outcome("天翼怎么查询话费余额") == plain
+    assert outcome("中国电信宽带断网了怎么办") == outcome("宽带断网了怎么办")
+    assert ids("天翼 话费余额") == ids("话费余额")
+    assert "电信局" in folded("电信局在哪里")  # a longer word keeps its letters
+    only = ask(client, {"question": "天翼"})
+    assert only.status_code == 200 and "天翼" in folded("天翼")  # nothing else: kept
+
+    for body, field_text in [
+        ({"kind": "ignore", "words": "移"}, "两个字"),  # one character
+        ({"kind": "ignore", "words": "天翼"}, "已"),  # left out already
+        ({"kind": "ignore", "words": ""}, "至少"),
+        ({"kind": "synonym", "words": "天翼 电信"}, "先删除"),  # a word that is ignored cannot mean something
+        ({"kind": "rewrite", "words": "天一 天翼"}, "先删除"),
+    ]:
+        bad = sup.post("/kb/vocabulary", body)
+        assert bad.status_code == 422, (body, bad.content)
+        message = " ".join(str(v) for v in bad.json()["error"]["fields"].values())
+        assert field_text in message, (body, message)
+    assert VocabularyEntry.objects.count() == 1
+
+    with pytest.raises(ImportFailed) as failed:
+        vocabulary_import(actor=imported["users"]["supervisor"], lines=["! 电信 联通", "！天翼", "! 号"])
+    assert [n for n, _ in failed.value.lines] == [2, 3]  # 天翼 is left out already; one character
+    assert VocabularyEntry.objects.count() == 1
+    assert vocabulary_import(actor=imported["users"]["supervisor"], lines=["! 电信 联通", "！天翼 中国电信"]) == (1, 1)
+    assert "电信" not in folded("电信怎么查询话费余额")
+
+    assert sup.delete(f"/kb/vocabulary/{entry['id']}").status_code == 204
+    assert "天翼" in folded("天翼怎么查询话费余额")  # back at once

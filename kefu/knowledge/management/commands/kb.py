@@ -1,6 +1,6 @@
 """kefu kb import FILE.jsonl — import FAQ items (all or nothing; bad lines reported by number);
 kefu kb export [FILE.jsonl] — the published items in the same format; kefu kb vectors;
-kefu kb vocabulary FILE.txt — load the centre's synonym groups and corrections (synonyms.txt format)."""
+kefu kb vocabulary FILE.txt — load the centre's synonym groups, corrections and ignorable words (synonyms.txt format)."""
 
 from __future__ import annotations
 
@@ -29,8 +29,9 @@ class Command(BaseCommand):
         exp.add_argument("--category", default=None, help="this category and the ones under it, e.g. 宽带")
         exp.add_argument("--as", dest="username", default=None, help="the exporting user (default: first administrator)")
         sub.add_parser("vectors", help="compute the stored vectors of published items that have none (the background job)")
-        voc = sub.add_parser("vocabulary", help="load synonym groups (words separated by spaces) and corrections (A -> B), "
-                                                "one a line, into the search vocabulary (all or nothing)")
+        voc = sub.add_parser("vocabulary", help="load synonym groups (words separated by spaces), corrections (A -> B) and "
+                                                "ignorable words (! A B), one a line, into the search vocabulary "
+                                                "(all or nothing)")
         voc.add_argument("file")
         voc.add_argument("--as", dest="username", default=None, help="the acting user (default: first administrator)")
 
