@@ -71,6 +71,24 @@ def test_synonyms_traditional_and_typos_find_the_item_K5(lexical: Engine) -> Non
     assert hit.matched_question == "光猫亮红灯" and "光猫" in hit.highlights
 
 
+def test_a_long_word_whose_parts_are_asked_too_counts_half_K4(lexical: Engine) -> None:
+    """jieba's search mode gives 查话费 as 话费 + 查话费: the customer's own phrasing (查话费) is
+    in no item, and counted in full it was a word "missing" from every candidate — the question
+    “怎么查话费” was handed over on the demo base. The long word now weighs ``compound_weight``,
+    its parts 1.0, so it still helps where an item has it but no longer counts as unexplained."""
+    pipe = lexical.pipeline
+    weights = pipe.expand(pipe.tokens("怎么查话费"))
+    assert weights["话费"] == 1.0 and weights["查话费"] == pipe.compound_weight == 0.5
+    assert lexical._prepare("怎么查话费").weights == weights  # noqa: SLF001 — what the engine scores with
+    whole = pipe.expand(pipe.tokens("话费余额"))  # every part asked: the whole word halves as well
+    assert (whole["话费"], whole["余额"], whole["话费余额"]) == (1.0, 1.0, 0.5)
+    assert pipe.expand(pipe.tokens("宽带断网"))["宽带"] == 1.0  # words without parts: untouched
+    # the unexplained-word feature no longer counts it against the item that answers it
+    bill = lexical._entries[lexical._num_of["bill"]]  # noqa: SLF001
+    assert lexical._missing_idf(lexical._prepare("怎么查话费"), bill) == 0.0  # noqa: SLF001
+    assert lexical.search("怎么查话费", k=1)[0].item_id == "bill"
+
+
 @pytest.mark.parametrize("question", ["", "   ", "\n\t", None])
 def test_empty_questions_are_refused_K4(lexical: Engine, question: str | None) -> None:
     with pytest.raises(EmptyQuestion):
