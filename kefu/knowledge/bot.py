@@ -360,11 +360,13 @@ def unanswered_report(*, limit: int = 100, start: Any = None, end: Any = None) -
 
     Customers write their numbers into their questions (“我的号码138…停机了”); editors need the
     wording, not the number, so each question is shown with the personal numbers in it masked
-    (``mask_in_text``) — and questions that differ only there are counted as one. ``start`` /
-    ``end``: only the turns of that period."""
+    (``mask_in_text``) — and questions that differ only there are counted as one; ``wording`` is
+    the question without those numbers, as an editor would add it to an item, and ``closest`` the
+    published item the bot came closest to (``_closest_items``) or None. ``start`` / ``end``: only
+    the turns of that period."""
     from django.db.models import Count, Q
 
-    from kefu.core.masking import mask_in_text
+    from kefu.core.masking import drop_personal_numbers, mask_in_text
 
     turns = BotTurn.objects.filter(Q(mode="handoff") | Q(helpful=False))
     if start is not None:
@@ -375,11 +377,40 @@ def unanswered_report(*, limit: int = 100, start: Any = None, end: Any = None) -
         turns.values("question").annotate(n=Count("id")).order_by("-n", "question")[:limit * 2]
     )
     counts: dict[str, int] = {}
+    asked: dict[str, list[str]] = {}
     for r in rows:
         shown = mask_in_text(r["question"])
         counts[shown] = counts.get(shown, 0) + r["n"]
+        asked.setdefault(shown, []).append(r["question"])
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-    return [{"question": q, "count": n} for q, n in ranked]
+    guesses = _closest_items([q for shown, _n in ranked for q in asked[shown]], turns)
+    out = []
+    for shown, n in ranked:
+        original = asked[shown][0]
+        guess = next((guesses[q] for q in asked[shown] if q in guesses), None)
+        out.append({"question": shown, "count": n, "wording": " ".join(drop_personal_numbers(original).split())[:300],
+                    "closest": guess})
+    return out
+
+
+def _closest_items(questions: list[str], turns: Any) -> dict[str, dict[str, Any]]:
+    """For each question, the item the bot's latest turn on it came closest to (the item it
+    answered with, or its first suggestion), if that item is still published: often the answer was
+    there and only this wording was missing — the editor adds it as a similar question."""
+    from django.db.models import Max
+
+    if not questions:
+        return {}
+    last = turns.filter(question__in=questions).values("question").annotate(last=Max("id")).values_list("last", flat=True)
+    pick: dict[str, int] = {}
+    for t in BotTurn.objects.filter(pk__in=list(last)).values("question", "item_id", "suggestions"):
+        item_id = t["item_id"] or next(iter(t["suggestions"] or []), None)
+        if isinstance(item_id, int):
+            pick[t["question"]] = item_id
+    items = {i.pk: i for i in KnowledgeItem.objects.filter(pk__in=set(pick.values()), published__isnull=False, archived=False)
+             .select_related("published").only("pk", "external_id", "published__question")}
+    return {q: {"id": items[i].pk, "external_id": items[i].external_id, "question": items[i].published.question}
+            for q, i in pick.items() if i in items}
 
 
 def bot_rank(question: str, *, k: int = 10) -> list[int]:

@@ -356,15 +356,20 @@ def _local(moment: Any) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M") if moment else ""
 
 
-def _item_render(request: HttpRequest, item_id: int, *, status: int = 200, **extra: Any) -> HttpResponse:
+def _item_render(request: HttpRequest, item_id: int, *, status: int = 200, add_similar: str = "", **extra: Any) -> HttpResponse:
     user = _user(request)
     item, history = selectors.item_history(viewer=user, item_id=item_id)
     latest = history[0] if history else None
+    similar = list(latest.similar_questions) if latest else []
+    adding = " ".join(str(add_similar or "").split())[:300]
+    if adding and adding not in similar and (not latest or adding != latest.question):
+        similar.append(adding)
+        messages.info(request, _("“%(q)s” is added to the similar questions below: save the revision to keep it.") % {"q": adding})
     ctx: dict[str, Any] = {
         "item": item,
         "versions": [{**selectors.version_present(v), "created": v.created_at, "reviewed": v.reviewed_at} for v in history],
         "form": {"question": latest.question, "answer": latest.answer,
-                 "similar_questions": "\n".join(latest.similar_questions)} if latest else {},
+                 "similar_questions": "\n".join(similar)} if latest else {},
         "field_errors": {}, "error": "", "may_review": selectors.may_review(user),
         "validity_form": {"effective_from": _local(item.effective_from), "expires_at": _local(item.expires_at)},
         "validity_errors": {},
@@ -379,9 +384,11 @@ def _item_render(request: HttpRequest, item_id: int, *, status: int = 200, **ext
 
 @login_required
 def item_page(request: HttpRequest, item_id: int) -> HttpResponse:
+    """The item, its history and its forms. ``?similar=`` (from 知识管理's unanswered questions)
+    puts a customer's wording into the revision's similar questions, to be saved as a draft."""
     _require_editor(_user(request))
     try:
-        return _item_render(request, item_id)
+        return _item_render(request, item_id, add_similar=request.GET.get("similar", ""))
     except NotFound:
         raise Http404() from None
 

@@ -175,6 +175,47 @@ def test_unanswered_questions_become_items_K1_K4(client, centre):
     assert 'id="kb-new" open' in pre and 'value="你们公司的股票代码是多少"' in pre
 
 
+def test_a_missed_wording_becomes_a_similar_question_of_the_closest_item_K1_K4(client, centre):
+    """The bot missed a wording of a question the base does answer: the unanswered list shows the
+    item it came closest to, with the customer's number taken out of the wording, and one click
+    puts the wording into that item's revision form; saving it makes a draft with it (the
+    published version unchanged until reviewed)."""
+    import json
+
+    from kefu.knowledge.bot import bot_ask, bot_feedback
+    from kefu.knowledge.services import kb_import
+
+    kb_import(actor=centre["users"]["supervisor"], lines=[json.dumps(r, ensure_ascii=False) for r in [
+        {"id": "kb-bill", "question": "怎么查询话费余额？", "answer": "编辑短信CXHF发送到10001查询话费余额。",
+         "similar_questions": ["话费还剩多少"]},
+        {"id": "kb-bb", "question": "宽带断网了怎么办？", "answer": "请先重启光猫。", "similar_questions": ["家里网断了"]},
+    ]])
+    bill = KnowledgeItem.objects.get(external_id="kb-bill")
+    r = bot_ask(question="我的号码13812345678话费还剩多少了")
+    bot_feedback(turn_id=r["turn_id"], helpful=False, session_id=r["session_id"])
+    from kefu.knowledge.bot import unanswered_report
+
+    row = unanswered_report()[0]
+    assert row["question"] == "我的号码138****5678话费还剩多少了"
+    assert row["wording"] == "我的号码话费还剩多少了"  # what the editor adds: no customer's number in it
+    assert row["closest"] == {"id": bill.pk, "external_id": "kb-bill", "question": "怎么查询话费余额？"}
+
+    _login(client, centre, "lead")
+    page = client.get("/w/kb/manage/", **ZH).content.decode()
+    assert "加为相似问法" in page and f"/w/kb/items/{bill.pk}/?similar=" in page and "13812345678" not in page
+    form = client.get(f"/w/kb/items/{bill.pk}/", {"similar": row["wording"]}, **ZH).content.decode()
+    assert "话费还剩多少\n我的号码话费还剩多少了</textarea>" in form and "保存修订后生效" in form
+    again = client.get(f"/w/kb/items/{bill.pk}/", {"similar": "话费还剩多少"}, **ZH).content.decode()
+    assert "话费还剩多少\n话费还剩多少" not in again  # a wording the item has already is not added twice
+    saved = client.post(f"/w/kb/items/{bill.pk}/revise/", {"question": "怎么查询话费余额？", "answer": "编辑短信CXHF发送到10001查询话费余额。",
+                                                           "similar_questions": "话费还剩多少\n我的号码话费还剩多少了"}, **ZH)
+    assert saved.status_code == 302
+    draft = ItemVersion.objects.filter(item=bill).order_by("-number").first()
+    assert draft.similar_questions == ["话费还剩多少", "我的号码话费还剩多少了"] and draft.status == "draft"
+    bill.refresh_from_db()
+    assert bill.published.similar_questions == ["话费还剩多少"]
+
+
 def test_supervisors_set_the_hand_over_routes_on_the_page_K4(client, centre):
     from kefu.audit.models import AuditRecord
     from kefu.knowledge.models import HandoffRoute
