@@ -364,13 +364,15 @@ def _item_render(request: HttpRequest, item_id: int, *, status: int = 200, add_s
     adding = " ".join(str(add_similar or "").split())[:300]
     if adding and adding not in similar and (not latest or adding != latest.question):
         similar.append(adding)
-        messages.info(request, _("“%(q)s” is added to the similar questions below: save the revision to keep it.") % {"q": adding})
+    else:
+        adding = ""
     ctx: dict[str, Any] = {
         "item": item,
         "versions": [{**selectors.version_present(v), "created": v.created_at, "reviewed": v.reviewed_at} for v in history],
         "form": {"question": latest.question, "answer": latest.answer,
                  "similar_questions": "\n".join(similar)} if latest else {},
-        "field_errors": {}, "error": "", "may_review": selectors.may_review(user),
+        "field_errors": {}, "error": "", "may_review": selectors.may_review(user), "adding_similar": adding,
+        "similar_rows": min(max(4, len(similar) + 1), 14),
         "validity_form": {"effective_from": _local(item.effective_from), "expires_at": _local(item.expires_at)},
         "validity_errors": {},
         "props_form": {"category": item.category, "kind": item.kind, "audience": item.audience,
