@@ -913,7 +913,8 @@ def bot_operations(*, viewer: User, period: Period) -> Report:
         empty=_("The answering bot was not asked anything in this period."))
     missed = Table("unanswered", _("What the bot could not answer"), [
         Column("question", _("Question (customers' numbers masked)"), "text"), Column("count", _("Times")),
-    ], unanswered_report(limit=50, start=s, end=e), empty=_("Every question of the period was answered."))
+    ], [{"question": r["question"], "count": r["count"]} for r in unanswered_report(limit=50, start=s, end=e)],
+        empty=_("Every question of the period was answered."))
     return Report("bot_operations", _("Answering-bot operations"), period, [daily, missed])
 
 
