@@ -17,6 +17,8 @@ check (the next such moment is kept).
 from __future__ import annotations
 
 import gc
+import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,11 +28,15 @@ from typing import Any
 import numpy as np
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kefu.core.errors import KefuError
 
 from .models import Audience, ItemVersion, KnowledgeItem, VersionStatus, VocabularyEntry, VocabularyKind
 from .retrieval.dense import load_encoder, pack_vectors, unpack_vectors
 from .retrieval.engine import VECTOR_LAYOUT, Engine, KBItem, PublicView
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _engines: dict[str, _State] = {}
 
@@ -207,49 +213,171 @@ def engine_for(audience: str = Audience.PUBLIC) -> Engine | PublicView:
 def _current() -> Engine:
     stamp = _stamp()
     now = timezone.now()
-    with _lock:
-        state = _engines.get("all")
-        if state is not None and state.stamp == stamp and (state.next_moment is None or now < state.next_moment):
-            return state.engine
-        if state is None or state.model != encoder_name():
-            state = _full(now)  # its Engine.build runs without the cyclic collector (collector_paused)
-            if len(state.versions) >= FREEZE_MIN_ITEMS:
-                _freeze_long_lived()
-        else:
-            qs = KnowledgeItem.objects.all()
-            if state.seen is not None:
-                qs = qs.filter(updated_at__gte=state.seen - _OVERLAP)
-            # Ids and stamps first (no vector blobs), then the full rows of what really changed.
-            fresh = [pk for pk, at in qs.values_list("pk", "updated_at") if state.applied.get(pk) != at]
-            changed: list[KnowledgeItem] = []
-            for i in range(0, len(fresh), _CHUNK):
-                changed += _load(KnowledgeItem.objects.filter(pk__in=fresh[i:i + _CHUNK]))
-            if state.next_moment is not None and now >= state.next_moment:
-                moved = Q(effective_from__lte=now) | Q(expires_at__lte=now)
-                changed += _load(KnowledgeItem.objects.filter(moved, published__isnull=False)
-                                 .exclude(pk__in=[c.pk for c in changed]))
-            _apply(state, changed, now)
-            if state.stamp and stamp[0] != state.stamp[0]:
-                # The number of rows changed: some may have been deleted (admin) — drop them.
-                alive = set(KnowledgeItem.objects.values_list("pk", flat=True))
-                for pk in set(state.versions) - alive:
-                    state.engine.remove(str(pk))
-                    state.versions.pop(pk, None)
-                    state.with_vectors.discard(pk)
-            if changed:
-                state.seen = max([state.seen or changed[0].updated_at, *(c.updated_at for c in changed)])
-        if state.vocabulary != stamp[2]:
-            _apply_vocabulary(state.engine)
-            state.vocabulary = stamp[2]
-        state.stamp = stamp
-        state.next_moment = _next_moment(now)
-        _engines["all"] = state
+    state = _engines.get("all")
+    if state is not None and _fresh(state, stamp, now):
         return state.engine
+    loader = _loader
+    if loader is not None and (state is None or state.model != encoder_name() or _big_change(state)):
+        # A server process: what takes long (the first load, a new encoder, a bulk import's delta)
+        # is done by its loader thread, never in a request, which would outlast the web server's
+        # worker timeout (gunicorn kills a worker silent for 30 s; 50,000 items load in 75–97 s)
+        # and leave the next request to start over. The request waits a little, then is served by
+        # the index as it was, or — none yet — told to try again shortly.
+        loader.refresh(wait=LOAD_WAIT_SECONDS)
+        state = _engines.get("all")
+        if state is None:
+            raise IndexLoading()
+        return state.engine
+    if not _lock.acquire(timeout=LOAD_WAIT_SECONDS if loader is not None else -1):
+        # another thread is bringing the index up to date: serve this question from the index as it is
+        if state is None:
+            raise IndexLoading()
+        return state.engine
+    try:
+        return _refresh(stamp, now).engine
+    finally:
+        _lock.release()
+
+
+def _fresh(state: _State, stamp: tuple[Any, ...], now: datetime) -> bool:
+    return state.stamp == stamp and (state.next_moment is None or now < state.next_moment)
+
+
+def _big_change(state: _State) -> bool:
+    """Whether more items changed since the index was last brought up to date than a request
+    should load itself (``BACKGROUND_DELTA``) — an import, a bulk archive."""
+    if state.seen is None:
+        return True
+    qs = KnowledgeItem.objects.filter(updated_at__gte=state.seen - _OVERLAP).values("pk")
+    return qs[:BACKGROUND_DELTA + 1].count() > BACKGROUND_DELTA
+
+
+def _refresh(stamp: tuple[Any, ...], now: datetime) -> _State:
+    """Bring the process's index up to date with ``stamp`` (read just before); the caller holds
+    ``_lock``."""
+    state = _engines.get("all")
+    if state is not None and _fresh(state, stamp, now):
+        return state
+    if state is None or state.model != encoder_name():
+        state = _full(now)  # its Engine.build runs without the cyclic collector (collector_paused)
+        if len(state.versions) >= FREEZE_MIN_ITEMS:
+            _freeze_long_lived()
+    else:
+        qs = KnowledgeItem.objects.all()
+        if state.seen is not None:
+            qs = qs.filter(updated_at__gte=state.seen - _OVERLAP)
+        # Ids and stamps first (no vector blobs), then the full rows of what really changed.
+        fresh = [pk for pk, at in qs.values_list("pk", "updated_at") if state.applied.get(pk) != at]
+        changed: list[KnowledgeItem] = []
+        for i in range(0, len(fresh), _CHUNK):
+            changed += _load(KnowledgeItem.objects.filter(pk__in=fresh[i:i + _CHUNK]))
+        if state.next_moment is not None and now >= state.next_moment:
+            moved = Q(effective_from__lte=now) | Q(expires_at__lte=now)
+            changed += _load(KnowledgeItem.objects.filter(moved, published__isnull=False)
+                             .exclude(pk__in=[c.pk for c in changed]))
+        _apply(state, changed, now)
+        if state.stamp and stamp[0] != state.stamp[0]:
+            # The number of rows changed: some may have been deleted (admin) — drop them.
+            alive = set(KnowledgeItem.objects.values_list("pk", flat=True))
+            for pk in set(state.versions) - alive:
+                state.engine.remove(str(pk))
+                state.versions.pop(pk, None)
+                state.with_vectors.discard(pk)
+        if changed:
+            state.seen = max([state.seen or changed[0].updated_at, *(c.updated_at for c in changed)])
+    if state.vocabulary != stamp[2]:
+        _apply_vocabulary(state.engine)
+        state.vocabulary = stamp[2]
+    state.stamp = stamp
+    state.next_moment = _next_moment(now)
+    _engines["all"] = state
+    return state
+
+
+class IndexLoading(KefuError):
+    status = 503
+    code = "kb_loading"
+    default_message = _("The knowledge base is still loading after a restart (about a minute for a large base). "
+                        "Please try again shortly.")
+
+
+#: how long a request waits for the loader thread before it is answered from the index as it was
+#: (or, before the first load, with ``IndexLoading``); well under the web server's worker timeout
+LOAD_WAIT_SECONDS = float(os.environ.get("KEFU_KB_LOAD_WAIT", "10") or 10)
+#: changed items above which a server process loads the delta in its loader thread
+BACKGROUND_DELTA = 2000
+
+
+class _Loader:
+    """The thread of a web server process that loads and refreshes its index (``warm_up``)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._asked = 0  # refreshes asked for
+        self._done = 0  # refreshes finished (each serves every request asked before it began)
+        self._stopped = False
+        self.thread = threading.Thread(target=self._run, name="kefu-kb-loader", daemon=True)
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    def refresh(self, wait: float) -> bool:
+        """Ask for a refresh and wait up to ``wait`` seconds; whether it finished in time."""
+        with self._cond:
+            self._asked += 1
+            want = self._asked
+            self._cond.notify_all()
+            return self._cond.wait_for(lambda: self._done >= want, timeout=wait)
+
+    def _run(self) -> None:
+        from django.db import connections
+
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._asked > self._done or self._stopped)
+                if self._stopped:
+                    return
+                target = self._asked
+            try:
+                with _lock:
+                    _refresh(_stamp(), timezone.now())
+            except Exception:  # noqa: BLE001 — logged; the next request asks again
+                log.exception("knowledge index load failed")
+            finally:
+                connections.close_all()  # this thread's own connections: a fresh one next time
+            with self._cond:
+                self._done = target
+                self._cond.notify_all()
+
+
+_loader: _Loader | None = None
+
+
+def warm_up() -> None:
+    """Start loading the index in a thread of its own, now (a web server worker calls this when it
+    starts: ``kefu/wsgi.py``), and from then on leave the long loads to that thread. Idempotent."""
+    global _loader
+    with _lock:
+        if _loader is not None:
+            return
+        _loader = _Loader()
+        _loader.thread.start()
+    with _loader._cond:  # noqa: SLF001 — the first load, without a request waiting for it
+        _loader._asked += 1  # noqa: SLF001
+        _loader._cond.notify_all()  # noqa: SLF001
 
 
 def reset() -> None:
+    """Forget the process's index (and stop its loader thread, if ``warm_up`` started one)."""
     from .retrieval.text import default_pipeline
 
+    global _loader
+    loader, _loader = _loader, None
+    if loader is not None:
+        loader.stop()
+        loader.thread.join(timeout=30)
     with _lock:
         _engines.clear()
         _count_cache.update(n=None, at=0.0)

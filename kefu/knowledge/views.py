@@ -28,6 +28,7 @@ from kefu.tickets.selectors import access_ticket
 
 from . import bot, selectors, services
 from .models import Audience, ItemKind, VocabularyKind
+from .search import IndexLoading
 
 BOT_SESSION = "kb_bot_session"  # the bot conversation's id, so that follow-ups keep their context
 BOT_PERSON = "kb_bot_person"  # the customer asked for a person: show the hand-over form
@@ -158,8 +159,13 @@ def kb_search(request: HttpRequest) -> HttpResponse:
     filters = {k: (request.GET.get(k) or "").strip() for k in ("kind", "audience", "tag", "product")}
     ctx: dict[str, Any] = {"q": q, "category": category, "categories": selectors.kb_categories(), "hits": None,
                            "field_errors": {}, "may_edit": selectors.may_edit(_user(request)), "filters": filters,
-                           "kinds": ItemKind.choices, "audiences": Audience.choices, "facets": selectors.kb_facets()}
+                           "kinds": ItemKind.choices, "audiences": Audience.choices, "facets": {}}
     status = 200
+    try:
+        ctx["facets"] = selectors.kb_facets()
+    except IndexLoading as e:  # a server process that has just started: the page, without the index
+        ctx.update(_err(e))
+        return render(request, "knowledge/search.html", ctx, status=200 if _htmx(request) else e.status)
     if q:
         try:
             if len(q) > SEARCH_MAX:
@@ -188,8 +194,12 @@ def _ticket(request: HttpRequest, ticket_id: str) -> Ticket:
 def assist(request: HttpRequest, ticket_id: str) -> HttpResponse:
     """The 知识推荐 panel, loaded after the page (hx-trigger=load): the same top 5 as the API."""
     ticket = _ticket(request, ticket_id)
+    try:
+        hits, error = selectors.ticket_suggestions(ticket), ""
+    except IndexLoading as e:  # the panel says so; the order page around it is unaffected
+        hits, error = [], str(e.message)
     return render(request, "knowledge/_assist.html", {
-        "ticket": ticket, "hits": selectors.ticket_suggestions(ticket), "can_insert": may_write(_user(request)),
+        "ticket": ticket, "hits": hits, "error": error, "can_insert": may_write(_user(request)),
     })
 
 

@@ -432,7 +432,7 @@ class Engine:
         receive, send = ctx.Pipe(duplex=False)
         _FORK_JOB = (self, items)  # set before the fork: the child reads it from its copy of this module
         try:
-            child = ctx.Process(target=_tokenize_slice, args=(half, len(items), send), daemon=True)
+            child = ctx.Process(target=_tokenize_slice, args=(half, len(items), send, receive), daemon=True)
             child.start()
         finally:
             _FORK_JOB = None
@@ -1082,10 +1082,16 @@ def _may_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
 
 
-def _tokenize_slice(lo: int, hi: int, send: Any) -> None:
+def _tokenize_slice(lo: int, hi: int, send: Any, receive: Any = None) -> None:
     """In the forked child: tokenize the items ``lo:hi`` of the build that forked it and send them."""
     import signal
 
+    # The pipe's reading end is the parent's: held here too, a parent that died (a web server
+    # worker killed mid-build) would leave this process blocked on a full pipe for ever — and with
+    # it every socket it inherited, a customer's request among them. Closed, the send fails and
+    # the child ends.
+    if receive is not None:
+        receive.close()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):  # not the server's handlers
         signal.signal(sig, signal.SIG_DFL)
     assert _FORK_JOB is not None

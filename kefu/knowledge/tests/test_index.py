@@ -379,3 +379,92 @@ def test_ignorable_words_are_left_out_of_every_question_K5(api_for, imported, cl
 
     assert sup.delete(f"/kb/vocabulary/{entry['id']}").status_code == 204
     assert "天翼" in folded("天翼怎么查询话费余额")  # back at once
+
+
+@pytest.fixture
+def committed_kb(transactional_db, centre):  # type: ignore[no-untyped-def]
+    """The test base, committed: the loader thread reads it through a connection of its own."""
+    from kefu.knowledge.services import kb_import
+
+    search.reset()
+    kb_import(actor=centre["users"]["supervisor"], lines=[json.dumps(r, ensure_ascii=False) for r in KB])
+    yield centre
+    search.reset()
+
+
+def _wait_for(check, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    end = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_server_process_loads_its_index_in_a_thread_and_never_in_a_request_K4_K5(committed_kb, api_for, client, monkeypatch):  # type: ignore[no-untyped-def]
+    """A web server worker (``kefu/wsgi.py`` calls ``warm_up``) loads its index in a thread of its
+    own: with 50,000 items the load outlasts gunicorn's 30-second worker timeout, and done in a
+    request it got the worker killed and started over by the next one. While it loads, the bot,
+    agents' search and 知识推荐 say so at once (503, in Chinese) instead of hanging; afterwards they
+    answer; a bulk change is loaded by the same thread while requests are served by the index as
+    it was; without ``warm_up`` (tests, commands) nothing changes."""
+    import threading
+
+    real_full, real_refresh = search._full, search._refresh
+    gate = threading.Event()
+    where: list[str] = []
+
+    def slow_full(now):  # type: ignore[no-untyped-def]
+        where.append(threading.current_thread().name)
+        gate.wait(30)
+        return real_full(now)
+
+    def watched_refresh(stamp, now):  # type: ignore[no-untyped-def]
+        where.append(threading.current_thread().name)
+        return real_refresh(stamp, now)
+
+    monkeypatch.setattr(search, "_full", slow_full)
+    monkeypatch.setattr(search, "_refresh", watched_refresh)
+    monkeypatch.setattr(search, "LOAD_WAIT_SECONDS", 0.2)
+    search.warm_up()
+    search.warm_up()  # idempotent: one thread
+    assert [t.name for t in threading.enumerate()].count("kefu-kb-loader") == 1
+
+    agent = api_for("agent")
+    busy = agent.get("/kb/search", q="话费余额")
+    assert busy.status_code == 503 and busy.json()["error"]["code"] == "kb_loading"
+    assert "正在加载" in busy.json()["error"]["message"]
+    asked = ask(client, {"question": "话费还剩多少"})
+    assert asked.status_code == 503 and "正在加载" in asked.json()["error"]["message"]
+    client.force_login(committed_kb["users"]["agent"])
+    page = client.get("/w/kb/", {"q": "话费余额"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert page.status_code == 503 and "正在加载" in page.content.decode()
+
+    gate.set()
+    _wait_for(lambda: "all" in search._engines)
+    assert [h["external_id"] for h in agent.get("/kb/search", q="话费余额").json()["items"]][:1] == ["kb-bill"]
+    body = ask(client, {"question": "话费还剩多少"}).json()
+    assert "kb-bill" in [body["external_id"], *(s["external_id"] for s in body["suggestions"])]
+    assert set(where) == {"kefu-kb-loader"}  # the full load, in the loader thread only
+
+    # A bulk change (over BACKGROUND_DELTA items) is the loader's too; a small one a request's own.
+    from kefu.knowledge.services import kb_import
+
+    monkeypatch.setattr(search, "BACKGROUND_DELTA", 1)
+    where.clear()
+    kb_import(actor=committed_kb["users"]["supervisor"], lines=[json.dumps(r, ensure_ascii=False) for r in [
+        {"id": "kb-esim", "question": "eSIM怎么开通？", "answer": "携带证件到营业厅办理eSIM。"},
+        {"id": "kb-5g", "question": "5G套餐怎么办理？", "answer": "在营业厅APP办理5G套餐。"},
+    ]])
+    agent.get("/kb/search", q="eSIM")  # served at once: the index as it was, or already the new one
+    _wait_for(lambda: "kb-esim" in [h["external_id"] for h in agent.get("/kb/search", q="eSIM").json()["items"]])
+    assert where and set(where) == {"kefu-kb-loader"}
+    monkeypatch.setattr(search, "BACKGROUND_DELTA", 2000)
+    where.clear()
+    kb_import(actor=committed_kb["users"]["supervisor"], lines=[json.dumps(
+        {"id": "kb-wifi", "question": "WiFi密码忘了怎么办？", "answer": "在光猫背面查看默认密码。"}, ensure_ascii=False)])
+    assert [h["external_id"] for h in agent.get("/kb/search", q="WiFi密码").json()["items"]][:1] == ["kb-wifi"]
+    assert where == [threading.current_thread().name]  # in the request itself: found at once
+
+    search.reset()  # stops the thread
+    _wait_for(lambda: "kefu-kb-loader" not in [t.name for t in threading.enumerate()])

@@ -303,3 +303,28 @@ def test_a_large_build_tokenizes_half_in_a_forked_process_with_the_same_index_K5
     monkeypatch.setattr(Engine, "_tokenize_forked", broken)
     fallback = Engine.build(items, encoder=None)
     assert [e.q_tokens for e in fallback._entries] == [e.q_tokens for e in inproc._entries]
+
+
+def test_the_forked_half_of_a_build_ends_when_its_parent_is_gone_K5(lexical: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A web server worker killed in the middle of a build (its timeout) left the forked child
+    blocked for ever on a full pipe — it held the pipe's reading end itself — and with it the
+    customer's connection it had inherited: the request hung for 13 minutes. The child closes the
+    parent's end, so with nobody reading its send fails and it ends."""
+    import multiprocessing
+
+    from kefu.knowledge.retrieval import engine as engine_mod
+
+    items = [KBItem.of(dict(r, id=f"{r['id']}-{n}", question=f"{r['question']}（第{n}种问法）")) for n in range(600) for r in KB]
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    monkeypatch.setattr(engine_mod, "_FORK_JOB", (lexical, items))
+    child = ctx.Process(target=engine_mod._tokenize_slice, args=(0, len(items), send, receive), daemon=True)
+    child.start()
+    send.close()
+    receive.close()  # the parent is gone: nobody will ever read
+    child.join(120)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+        child.join()
+    assert not alive and child.exitcode != 0
