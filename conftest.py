@@ -4,11 +4,17 @@ API client that authenticates with a real token."""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
 from django.test import Client
 from hypothesis import settings as hypothesis_settings
+
+# kefu/wsgi.py (imported by the API fuzzing tests) would start a web worker's index loader thread,
+# which reads through a connection of its own — outside the test's transaction. Tests load the index
+# in the calling thread; the loader has a test of its own (test_index.py).
+os.environ["KEFU_KB_WARM"] = "0"
 
 # Property tests explore the same examples on every run, so CI cannot go red by chance; run with
 # HYPOTHESIS_PROFILE=explore to search new ones.
@@ -24,7 +30,8 @@ def pytest_collection_modifyitems(items):  # type: ignore[no-untyped-def]
     for item in items:
         marker = item.get_closest_marker("django_db")
         if marker is not None and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
-            item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}))
+            # prepended: the closest marker wins, and a test's own decorator comes first among its own
+            item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}), append=False)
 
 
 @pytest.fixture(scope="session")

@@ -382,8 +382,9 @@ def test_ignorable_words_are_left_out_of_every_question_K5(api_for, imported, cl
 
 
 @pytest.fixture
-def committed_kb(transactional_db, centre):  # type: ignore[no-untyped-def]
-    """The test base, committed: the loader thread reads it through a connection of its own."""
+def committed_kb(centre):  # type: ignore[no-untyped-def]
+    """The test base, committed (the test is marked ``transaction=True``): the loader thread reads
+    it through a connection of its own."""
     from kefu.knowledge.services import kb_import
 
     search.reset()
@@ -401,6 +402,7 @@ def _wait_for(check, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-
         time.sleep(0.02)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_server_process_loads_its_index_in_a_thread_and_never_in_a_request_K4_K5(committed_kb, api_for, client, monkeypatch):  # type: ignore[no-untyped-def]
     """A web server worker (``kefu/wsgi.py`` calls ``warm_up``) loads its index in a thread of its
     own: with 50,000 items the load outlasts gunicorn's 30-second worker timeout, and done in a
