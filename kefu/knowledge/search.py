@@ -221,14 +221,15 @@ def _current() -> Engine:
         # A server process: what takes long (the first load, a new encoder, a bulk import's delta)
         # is done by its loader thread, never in a request, which would outlast the web server's
         # worker timeout (gunicorn kills a worker silent for 30 s; 50,000 items load in 75–97 s)
-        # and leave the next request to start over. The request waits a little, then is served by
-        # the index as it was, or — none yet — told to try again shortly.
-        loader.refresh(wait=LOAD_WAIT_SECONDS)
+        # and leave the next request to start over. Before the first load the request waits a
+        # little, then is told to try again shortly; afterwards it is served at once by the index
+        # as it was while the loader works.
+        loader.refresh(wait=LOAD_WAIT_SECONDS if state is None else 0.0)
         state = _engines.get("all")
         if state is None:
             raise IndexLoading()
         return state.engine
-    if not _lock.acquire(timeout=LOAD_WAIT_SECONDS if loader is not None else -1):
+    if not _lock.acquire(timeout=-1 if loader is None else LOAD_WAIT_SECONDS if state is None else BUSY_WAIT_SECONDS):
         # another thread is bringing the index up to date: serve this question from the index as it is
         if state is None:
             raise IndexLoading()
@@ -304,6 +305,9 @@ class IndexLoading(KefuError):
 #: how long a request waits for the loader thread before it is answered from the index as it was
 #: (or, before the first load, with ``IndexLoading``); well under the web server's worker timeout
 LOAD_WAIT_SECONDS = float(os.environ.get("KEFU_KB_LOAD_WAIT", "10") or 10)
+#: how long a request of a server process waits for another thread's refresh of an index it has
+#: before it is served by that index as it was
+BUSY_WAIT_SECONDS = 1.0
 #: changed items above which a server process loads the delta in its loader thread
 BACKGROUND_DELTA = 2000
 

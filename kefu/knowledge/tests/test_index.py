@@ -458,9 +458,20 @@ def test_a_server_process_loads_its_index_in_a_thread_and_never_in_a_request_K4_
         {"id": "kb-esim", "question": "eSIM怎么开通？", "answer": "携带证件到营业厅办理eSIM。"},
         {"id": "kb-5g", "question": "5G套餐怎么办理？", "answer": "在营业厅APP办理5G套餐。"},
     ]])
-    agent.get("/kb/search", q="eSIM")  # served at once: the index as it was, or already the new one
+    real_apply = search._apply
+    held = threading.Event()
+
+    def slow_apply(state, items, now):  # type: ignore[no-untyped-def]
+        held.wait(30)
+        return real_apply(state, items, now)
+
+    monkeypatch.setattr(search, "_apply", slow_apply)
+    during = agent.get("/kb/search", q="eSIM")  # the loader is busy with the delta: served at once, as it was
+    assert during.status_code == 200 and "kb-esim" not in [h["external_id"] for h in during.json()["items"]]
+    held.set()
     _wait_for(lambda: "kb-esim" in [h["external_id"] for h in agent.get("/kb/search", q="eSIM").json()["items"]])
     assert where and set(where) == {"kefu-kb-loader"}
+    monkeypatch.setattr(search, "_apply", real_apply)
     monkeypatch.setattr(search, "BACKGROUND_DELTA", 2000)
     where.clear()
     kb_import(actor=committed_kb["users"]["supervisor"], lines=[json.dumps(
