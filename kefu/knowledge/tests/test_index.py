@@ -403,7 +403,7 @@ def _wait_for(check, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_server_process_loads_its_index_in_a_thread_and_never_in_a_request_K4_K5(committed_kb, api_for, client, monkeypatch):  # type: ignore[no-untyped-def]
+def test_a_server_process_loads_its_index_in_a_thread_and_never_in_a_request_K4_K5(committed_kb, api_for, client, customer, monkeypatch):  # type: ignore[no-untyped-def]
     """A web server worker (``kefu/wsgi.py`` calls ``warm_up``) loads its index in a thread of its
     own: with 50,000 items the load outlasts gunicorn's 30-second worker timeout, and done in a
     request it got the worker killed and started over by the next one. While it loads, the bot,
@@ -441,6 +441,12 @@ def test_a_server_process_loads_its_index_in_a_thread_and_never_in_a_request_K4_
     client.force_login(committed_kb["users"]["agent"])
     page = client.get("/w/kb/", {"q": "话费余额"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert page.status_code == 503 and "正在加载" in page.content.decode()
+    from kefu.tickets.services import ticket_create
+
+    order = ticket_create(actor=committed_kb["users"]["agent"], type="fault", priority="normal",
+                          customer_id=customer.pk, subject="话费余额不对", contact_phone="13800138000")
+    panel = client.get(f"/w/t/{order.pk}/kb/assist/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert panel.status_code == 200 and "正在加载" in panel.content.decode()  # the order page itself unaffected
 
     gate.set()
     _wait_for(lambda: "all" in search._engines)
