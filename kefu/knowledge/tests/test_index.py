@@ -479,6 +479,9 @@ def test_a_server_process_loads_its_index_in_a_thread_and_never_in_a_request_K4_
     assert where and set(where) == {"kefu-kb-loader"}
     monkeypatch.setattr(search, "_apply", real_apply)
     monkeypatch.setattr(search, "BACKGROUND_DELTA", 2000)
+    loader = search._loader
+    assert loader is not None
+    _wait_for(lambda: loader._done >= loader._asked)  # the refreshes the polling above asked for, done
     where.clear()
     kb_import(actor=committed_kb["users"]["supervisor"], lines=[json.dumps(
         {"id": "kb-wifi", "question": "WiFi密码忘了怎么办？", "answer": "在光猫背面查看默认密码。"}, ensure_ascii=False)])
