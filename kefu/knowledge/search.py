@@ -229,7 +229,8 @@ def _current() -> Engine:
         if state is None:
             raise IndexLoading()
         return state.engine
-    if not _lock.acquire(timeout=-1 if loader is None else LOAD_WAIT_SECONDS if state is None else BUSY_WAIT_SECONDS):
+    wait = -1 if loader is None else LOAD_WAIT_SECONDS if state is None else BUSY_WAIT_SECONDS
+    if not _lock.acquire(timeout=wait):
         # another thread is bringing the index up to date: serve this question from the index as it is
         if state is None:
             raise IndexLoading()
@@ -247,10 +248,10 @@ def _fresh(state: _State, stamp: tuple[Any, ...], now: datetime) -> bool:
 def _big_change(state: _State) -> bool:
     """Whether more items changed since the index was last brought up to date than a request
     should load itself (``BACKGROUND_DELTA``) — an import, a bulk archive."""
-    if state.seen is None:
-        return True
-    qs = KnowledgeItem.objects.filter(updated_at__gte=state.seen - _OVERLAP).values("pk")
-    return qs[:BACKGROUND_DELTA + 1].count() > BACKGROUND_DELTA
+    qs = KnowledgeItem.objects.all()
+    if state.seen is not None:  # None: the index was built over an empty base
+        qs = qs.filter(updated_at__gte=state.seen - _OVERLAP)
+    return qs.values("pk")[:BACKGROUND_DELTA + 1].count() > BACKGROUND_DELTA
 
 
 def _refresh(stamp: tuple[Any, ...], now: datetime) -> _State:
@@ -302,8 +303,8 @@ class IndexLoading(KefuError):
                         "Please try again shortly.")
 
 
-#: how long a request waits for the loader thread before it is answered from the index as it was
-#: (or, before the first load, with ``IndexLoading``); well under the web server's worker timeout
+#: how long a request waits for the loader thread's first load before it is answered with
+#: ``IndexLoading``; well under the web server's worker timeout
 LOAD_WAIT_SECONDS = float(os.environ.get("KEFU_KB_LOAD_WAIT", "10") or 10)
 #: how long a request of a server process waits for another thread's refresh of an index it has
 #: before it is served by that index as it was
@@ -368,9 +369,7 @@ def warm_up() -> None:
             return
         _loader = _Loader()
         _loader.thread.start()
-    with _loader._cond:  # noqa: SLF001 — the first load, without a request waiting for it
-        _loader._asked += 1  # noqa: SLF001
-        _loader._cond.notify_all()  # noqa: SLF001
+    _loader.refresh(wait=0.0)  # the first load, without a request waiting for it
 
 
 def reset() -> None:
