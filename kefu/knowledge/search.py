@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy as _
 from kefu.core.errors import KefuError
 
 from .models import Audience, ItemVersion, KnowledgeItem, VersionStatus, VocabularyEntry, VocabularyKind
-from .retrieval.dense import load_encoder, pack_vectors, unpack_vectors
+from .retrieval.dense import load_encoder, pack_vectors, unpack_vectors, waiting
 from .retrieval.engine import VECTOR_LAYOUT, Engine, KBItem, PublicView
 
 log = logging.getLogger(__name__)
@@ -340,7 +340,9 @@ class _Loader:
         from django.db import connections
 
         while True:
-            with self._cond:
+            # Between loads the thread only waits: not a thread that may want a core any moment,
+            # so the encoder still takes both idle cores for a question (``ThreadBudget``).
+            with self._cond, waiting():
                 self._cond.wait_for(lambda: self._asked > self._done or self._stopped)
                 if self._stopped:
                     return

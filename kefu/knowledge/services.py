@@ -37,8 +37,10 @@ REVIEWER_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 MAX_QUESTION = 300
 MAX_ANSWER = 20000
 #: similar questions an item may carry: FAQ exports of a contact centre cluster customers' own
-#: wordings under a standard question, often by the hundred
-MAX_SIMILAR = 500
+#: wordings under a standard question, often by the hundred — and, taken from chat logs, some of
+#: them long (a customer's whole first message), so they may be longer than a standard question
+MAX_SIMILAR = 2000
+MAX_SIMILAR_CHARS = 1000
 
 
 def has_role(actor: User, roles: frozenset[str]) -> bool:
@@ -71,9 +73,9 @@ def _clean_content(question: Any, answer: Any, similar: Any, *, prefix: str = ""
             errors[f"{prefix}similar_questions"] = _("Must be a list of texts.")
         else:
             sims = list(dict.fromkeys(x.strip() for x in similar if x.strip()))
-            if len(sims) > MAX_SIMILAR or any(len(x) > MAX_QUESTION for x in sims):
+            if len(sims) > MAX_SIMILAR or any(len(x) > MAX_SIMILAR_CHARS for x in sims):
                 errors[f"{prefix}similar_questions"] = _("At most %(n)d similar questions of %(m)d characters.") % {
-                    "n": MAX_SIMILAR, "m": MAX_QUESTION}
+                    "n": MAX_SIMILAR, "m": MAX_SIMILAR_CHARS}
     if errors:
         raise ValidationFailed(fields=errors)
     return q, a, sims

@@ -23,7 +23,8 @@ import math
 import os
 import struct
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import numpy as np
@@ -61,6 +62,27 @@ def _running_threads() -> int:
     return n
 
 
+_waiting: set[int] = set()  # idents of this process's helper threads now only waiting for work
+
+
+@contextmanager
+def waiting() -> Iterator[None]:
+    """Mark the calling helper thread as waiting for work while the block runs — a web worker's
+    index loader between two loads — so that ``ThreadBudget`` does not count it as another
+    thread that may want a core at any moment."""
+    ident = threading.get_ident()
+    _waiting.add(ident)
+    try:
+        yield
+    finally:
+        _waiting.discard(ident)
+
+
+def _other_threads() -> int:
+    """Python threads of this process besides the caller, not counting helpers in ``waiting()``."""
+    return threading.active_count() - 1 - len(_waiting)
+
+
 class ThreadBudget:
     """How many OpenMP threads the encoder's next call may use.
 
@@ -68,7 +90,8 @@ class ThreadBudget:
     idle core: when anything else is running, the engine's threads wait for each other at every
     layer and the same question takes 60–130 ms. So before each call: ``limit`` threads when no
     other Python thread exists in this process (a gunicorn sync worker, a bench; not the jobs
-    worker's thread pool, whose waiting threads /proc cannot tell from idle ones) and no thread
+    worker's thread pool, whose waiting threads /proc cannot tell from idle ones; a helper thread
+    that says it only waits, ``waiting()``, is not counted) and no thread
     of another process is running on the machine (/proc/loadavg's running count minus this
     process's running threads, read in that order so that the engine's own spinning worker is
     never taken for someone else); else one. Outside Linux, one.
@@ -86,7 +109,7 @@ class ThreadBudget:
         return max(0, total - own)
 
     def threads(self) -> int:
-        if self.limit == 1 or not self.proc or threading.active_count() > 1:
+        if self.limit == 1 or not self.proc or _other_threads() > 0:
             return 1
         try:
             free = self.cores - 1 - self.others_running()

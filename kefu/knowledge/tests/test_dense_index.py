@@ -110,7 +110,7 @@ def test_only_allowed_items_are_returned_K4(n_items: int) -> None:
 def test_thread_budget_takes_idle_cores_only_K4(monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    from kefu.knowledge.retrieval.dense import ThreadBudget
+    from kefu.knowledge.retrieval.dense import ThreadBudget, waiting
 
     budget = ThreadBudget(2, cores=2)
     if not budget.proc:
@@ -123,6 +123,26 @@ def test_thread_budget_takes_idle_cores_only_K4(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(budget, "others_running", lambda: 0)
     monkeypatch.setattr(threading, "active_count", lambda: 3)  # a thread pool in this process
     assert budget.threads() == 1
+    # A web worker: this thread and the index loader, waiting between loads — not a rival for a core
+    # (before: the loader's mere existence kept every question of a server on one thread).
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    assert budget.threads() == 1
+    seen: list[int] = []
+    ready, done = threading.Event(), threading.Event()
+
+    def loader() -> None:
+        with waiting():
+            ready.set()
+            done.wait(5)
+        seen.append(budget.threads())  # the loader at work: the question's thread sees a rival again
+
+    helper = threading.Thread(target=loader)
+    helper.start()
+    ready.wait(5)
+    assert budget.threads() == 2
+    done.set()
+    helper.join(5)
+    assert budget.threads() == 1 and seen == [1]
     assert ThreadBudget(1, cores=8).threads() == 1
     eight = ThreadBudget(2, cores=8)
     monkeypatch.setattr(threading, "active_count", lambda: 1)

@@ -84,7 +84,7 @@ def test_bad_import_lines_are_reported_and_nothing_is_written_K1(api_for):
     bad = [LINES[0], "{not json", {"id": "kb-3", "question": "", "answer": "x"}, ["list"], LINES[0],
            {"id": "kb-4", "question": "q", "answer": "a", "similar_questions": [1, 2]}, {"question": "no id", "answer": "a"},
            {"id": True, "question": "q", "answer": "a"}, {"id": "kb-5", "question": "q", "answer": "a", "category": {"x": 1}},
-           {"id": "kb-6", "question": "q", "answer": "a", "similar_questions": [f"问法{i}" for i in range(501)]}]
+           {"id": "kb-6", "question": "q", "answer": "a", "similar_questions": [f"问法{i}" for i in range(2001)]}]
     r = api.post("/kb/import", raw=jsonl(bad))
     assert r.status_code == 422
     err = r.json()["error"]
