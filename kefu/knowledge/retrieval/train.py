@@ -1,10 +1,11 @@
 """Train the reranker, the confidence model and the thresholds (K4) on the train split only.
 
-    python -m kefu.knowledge.retrieval.train bench/data/dev [--out PATH] [--handoff-target 0.9]
+    python -m kefu.knowledge.retrieval.train bench/data/dev [DIR ...] [--out PATH] [--handoff-target 0.9]
 
-Reads DIR/kb.jsonl and DIR/queries.jsonl (``split`` = "train" rows; rows without a split are
-all used), trains one profile with the default encoder (if installed) and one lexical-only
-profile, and writes them to ``data/fusion_model.json``. Plain numpy logistic regression
+Reads DIR/kb.jsonl and DIR/queries.jsonl of each DIR (``split`` = "train" rows; rows without a
+split are all used) — several directories are several bases, each question asked of its own
+base, the training rows pooled — trains one profile with the default encoder (if installed) and
+one lexical-only profile, and writes them to ``data/fusion_model.json``. Plain numpy logistic regression
 (Newton steps, L2), features standardised, coefficients shipped as JSON.
 
 Thresholds: ``suggest`` is the lowest value that hands over ``--handoff-target`` of the train
@@ -129,6 +130,20 @@ def _with_similar(kb: Sequence[dict[str, Any]], keep: int | None) -> list[dict[s
     return [{**item, "similar_questions": list(item.get("similar_questions") or [])[:keep]} for item in kb]
 
 
+def _variants_of(kb: Sequence[dict[str, Any]], variants: Sequence[int | None]) -> list[int | None]:
+    """The variants that differ for this base: one, for a bare list (no similar questions), so
+    that it is not counted three times over."""
+    longest = max((len(item.get("similar_questions") or []) for item in kb), default=0)
+    out: list[int | None] = []
+    seen: set[int] = set()
+    for keep in variants:
+        size = longest if keep is None else min(keep, longest)
+        if size not in seen:
+            seen.add(size)
+            out.append(keep)
+    return out
+
+
 def train_profile(
     kb: Sequence[dict[str, Any]],
     queries: Sequence[dict[str, Any]],
@@ -138,24 +153,30 @@ def train_profile(
     answer_precision: float,
     variants: Sequence[int | None] = (None,),
     log: Any = print,
+    more: Sequence[tuple[Sequence[dict[str, Any]], Sequence[dict[str, Any]]]] = (),
 ) -> tuple[Profile, dict[str, Any]]:
     """Train on ``queries`` against each variant of the base: ``None`` = as given, ``n`` = only
     the first n similar questions per item. Bases in the field range from a bare standard
     question to many paraphrases; training across variants keeps the weights and thresholds
-    from assuming one shape."""
+    from assuming one shape. ``more``: further (base, its questions) pairs of other domains,
+    pooled with the first — the weights and thresholds should not assume one trade either."""
     dense = encoder is not None
     untrained = Profile.untrained(dense)
     engines = []
-    for keep in variants:
-        t0 = time.perf_counter()
-        engines.append(Engine.build(_with_similar(kb, keep), encoder=encoder, profile=untrained))
-        log(f"  variant similar={'all' if keep is None else keep}: built in {time.perf_counter() - t0:.1f}s")
+    asked = []  # the questions of each engine's base
+    for base, rows in [(kb, queries), *more]:
+        for keep in _variants_of(base, variants):
+            t0 = time.perf_counter()
+            engines.append(Engine.build(_with_similar(base, keep), encoder=encoder, profile=untrained))
+            asked.append(rows)
+            log(f"  {len(base)} items, variant similar={'all' if keep is None else keep}: "
+                f"built in {time.perf_counter() - t0:.1f}s")
     rank_names = tuple(f for f in RANK_FEATURES if dense or f not in _DENSE_ONLY)
     cols = [RANK_FEATURES.index(f) for f in rank_names]
     xs, golds = [], []
     missed = 0
-    for engine in engines:
-        for row in queries:
+    for engine, rows in zip(engines, asked):
+        for row in rows:
             if row["kb_id"] is None:
                 continue
             ids, x, _ = engine.features_for_training(row["query"])
@@ -170,13 +191,13 @@ def train_profile(
         f"gold outside the pool {missed} times")
     conf_names = tuple(f for f in CONF_FEATURES if dense or f not in _DENSE_ONLY)
     cx, cy, gold_none = [], [], []
-    for engine in engines:
+    for engine, rows in zip(engines, asked):
         engine.profile = Profile(
             rank_names, rm, rs, rc, rb,
             untrained.conf_features, untrained.conf_mean, untrained.conf_std, untrained.conf_coef,
             untrained.conf_bias, untrained.t_answer, untrained.t_suggest,
         )
-        for row in queries:
+        for row in rows:
             top, feats = engine.confidence_row(row["query"])
             if feats is None:
                 continue
@@ -203,7 +224,8 @@ def train_profile(
             break
     prof = Profile(rank_names, rm, rs, rc, rb, conf_names, cm, cs, cc, cb, t_answer, t_suggest, bc, bb)
     stats = {
-        "queries": len(queries),
+        "queries": len(queries) + sum(len(rows) for _b, rows in more),
+        "bases": 1 + len(more),
         "variants": ["all" if v is None else v for v in variants],
         "rows": len(y_conf),
         "top1_train": round(float(y_conf[~is_none].mean()), 4) if (~is_none).any() else None,
@@ -216,7 +238,7 @@ def train_profile(
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("dir", type=Path)
+    ap.add_argument("dir", type=Path, nargs="+")
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
     ap.add_argument("--handoff-target", type=float, default=0.9)
     ap.add_argument("--answer-precision", type=float, default=0.95)
@@ -228,15 +250,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     variants = [None if v == "all" else int(v) for v in args.variants.split(",")]
     from .dense import CachedEncoder, load_encoder
 
-    kb = load_jsonl(args.dir / "kb.jsonl")
-    rows = load_jsonl(args.dir / "queries.jsonl")
-    train = [r for r in rows if r.get("split", "train") == "train"]
-    print(f"{len(kb)} items, {len(train)} train queries of {len(rows)}")
+    sets = []
+    for d in args.dir:
+        kb = load_jsonl(d / "kb.jsonl")
+        rows = load_jsonl(d / "queries.jsonl")
+        train = [r for r in rows if r.get("split", "train") == "train"]
+        print(f"{d}: {len(kb)} items, {len(train)} train queries of {len(rows)}")
+        sets.append((kb, train))
+    (kb, train), more = sets[0], sets[1:]
     profiles: dict[str, Any] = {}
     encoder = None if args.encoder == "none" else load_encoder(args.encoder)
     if encoder is not None and args.cache:
         encoder = CachedEncoder(encoder, args.cache)
-    kw = {"handoff_target": args.handoff_target, "answer_precision": args.answer_precision, "variants": variants}
+    kw = {"handoff_target": args.handoff_target, "answer_precision": args.answer_precision, "variants": variants,
+          "more": more}
     if encoder is not None:
         print(f"dense profile ({encoder.name})")
         prof, stats = train_profile(kb, train, encoder=encoder, **kw)
@@ -246,8 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     profiles["lexical"] = _profile_json(prof, encoder=None, stats=stats)
     doc = {
         "about": "kefu retrieval fusion model: trained by kefu/knowledge/retrieval/train.py on the train split "
-        "of the development set; do not edit by hand.",
-        "trained_on": str(args.dir),
+        "of the development sets; do not edit by hand.",
+        "trained_on": str(args.dir[0]) if len(args.dir) == 1 else [str(d) for d in args.dir],
         "handoff_target": args.handoff_target,
         "answer_precision": args.answer_precision,
         "variants": args.variants,

@@ -328,3 +328,17 @@ def test_the_forked_half_of_a_build_ends_when_its_parent_is_gone_K5(lexical: Eng
         child.kill()
         child.join()
     assert not alive and child.exitcode != 0
+
+
+def test_training_counts_each_shape_of_a_base_once_K4():
+    """``train.py`` trains on variants of each base (all similar questions, two, none): a bare list
+    (or one whose items have at most two) gives the same base for several of them, which would only
+    weigh it twice or three times over — each distinct shape is kept once, in the order asked."""
+    from kefu.knowledge.retrieval.train import _variants_of
+
+    rich = [{"id": "a", "question": "q", "similar_questions": ["1", "2", "3", "4"]}, {"id": "b", "question": "q"}]
+    assert _variants_of(rich, [None, 2, 0]) == [None, 2, 0]
+    two = [{"id": "a", "question": "q", "similar_questions": ["1", "2"]}]
+    assert _variants_of(two, [None, 2, 0]) == [None, 0]
+    bare = [{"id": "a", "question": "q"}, {"id": "b", "question": "q", "similar_questions": []}]
+    assert _variants_of(bare, [None, 2, 0]) == [None]
