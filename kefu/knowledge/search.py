@@ -17,12 +17,16 @@ check (the next such moment is kept).
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 import os
+import pickle
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,6 +39,7 @@ from kefu.core.errors import KefuError
 from .models import Audience, ItemVersion, KnowledgeItem, VersionStatus, VocabularyEntry, VocabularyKind
 from .retrieval.dense import load_encoder, pack_vectors, unpack_vectors, waiting
 from .retrieval.engine import VECTOR_LAYOUT, Engine, KBItem, PublicView
+from .retrieval.engine import collector_paused as engine_collector_paused
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -296,6 +301,119 @@ def _refresh(stamp: tuple[Any, ...], now: datetime) -> _State:
     return state
 
 
+# -- snapshots: a restarted web worker starts from the index as it was -----------------------------
+
+#: a server process keeps a snapshot of its index from this many items up (``KEFU_KB_SNAPSHOT_MIN``;
+#: 0 = never): at 50,000 items a full load takes a minute or more, the snapshot a few seconds
+SNAPSHOT_MIN_ITEMS = int(os.environ.get("KEFU_KB_SNAPSHOT_MIN", "5000") or 0)
+_SNAPSHOT_FORMAT = 1
+
+
+def _snapshot_file() -> Path:
+    from django.conf import settings
+
+    return Path(settings.VAR_DIR) / "kb-index.snapshot"
+
+
+def _snapshot_key() -> dict[str, Any]:
+    """What a snapshot must have been made with to be used: the same retrieval code and trained
+    model (a digest of their files), encoder, Python and numpy, and database."""
+    from django.conf import settings
+    from django.db import connection
+
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted([*here.glob("retrieval/*.py"), here / "search.py", *here.glob("data/*.json")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    db = settings.DATABASES["default"]
+    return {"format": _SNAPSHOT_FORMAT, "code": digest.hexdigest(), "encoder": encoder_name(),
+            "python": sys.version, "numpy": np.__version__,
+            "db": [connection.vendor, str(db.get("NAME")), str(db.get("HOST") or ""), str(db.get("PORT") or "")]}
+
+
+def _snapshot_write(state: _State) -> None:
+    """Write the index (the caller holds ``_lock``) next to the database, atomically: the key first,
+    so that a reader can refuse a snapshot of other code or another base without reading the rest."""
+    path = _snapshot_file()
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    t0 = time.perf_counter()
+    try:
+        with open(tmp, "wb") as fh:
+            pickle.dump(_snapshot_key(), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump({"engine": state.engine.snapshot_state(), "model": state.model, "versions": state.versions,
+                         "with_vectors": state.with_vectors, "expires": state.expires, "applied": state.applied,
+                         "seen": state.seen}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        log.exception("knowledge index snapshot not written")
+        tmp.unlink(missing_ok=True)
+        return
+    log.info("knowledge index snapshot written: %d items in %.1f s", len(state.versions), time.perf_counter() - t0)
+
+
+def _snapshot_load(now: datetime) -> _State | None:
+    """The index from the snapshot, reconciled with the database item by item, or None (no
+    snapshot, another key, unreadable, or so much changed that a full load is as quick).
+
+    Reconciling does not trust time: every item's ``updated_at`` is compared with the one the
+    snapshot applied (a database restored from a backup has older stamps, not newer), items gone
+    from the database are removed, and items with validity dates are read again (they may have
+    come into force or expired meanwhile)."""
+    path = _snapshot_file()
+    if SNAPSHOT_MIN_ITEMS <= 0 or not path.exists():
+        return None
+    t0 = time.perf_counter()
+    try:
+        with open(path, "rb") as fh:
+            if pickle.load(fh) != _snapshot_key():
+                return None
+            with engine_collector_paused():
+                data = pickle.load(fh)
+        engine = Engine.restore(data.pop("engine"), encoder=load_encoder())
+    except Exception:  # noqa: BLE001 — a broken snapshot only costs the full load
+        log.exception("knowledge index snapshot unreadable; loading from the database")
+        return None
+    state = _State(engine=engine, **data)
+    rows = dict(KnowledgeItem.objects.values_list("pk", "updated_at"))
+    dated = set(KnowledgeItem.objects.filter(Q(effective_from__isnull=False) | Q(expires_at__isnull=False))
+                .values_list("pk", flat=True))
+    changed = [pk for pk, at in rows.items() if state.applied.get(pk) != at or pk in dated]
+    if len(changed) > max(BACKGROUND_DELTA, len(rows) // 2):
+        return None
+    fresh: list[KnowledgeItem] = []
+    for i in range(0, len(changed), _CHUNK):
+        fresh += _load(KnowledgeItem.objects.filter(pk__in=changed[i:i + _CHUNK]))
+    _apply(state, fresh, now)
+    for pk in set(state.versions) - set(rows):
+        engine.remove(str(pk))
+        state.versions.pop(pk, None)
+        state.with_vectors.discard(pk)
+        state.expires.pop(pk, None)
+    state.applied = {pk: at for pk, at in state.applied.items() if pk in rows}
+    state.seen = max(rows.values(), default=None)
+    log.info("knowledge index from its snapshot: %d items, %d read again, in %.1f s",
+             len(state.versions), len(fresh), time.perf_counter() - t0)
+    return state
+
+
+def _first_load() -> str:
+    """The loader thread's first load (the caller holds ``_lock``): from the snapshot when there is
+    a usable one, else in full — and then a snapshot is written for the next start. Returns which."""
+    now = timezone.now()
+    how = "full"
+    if _engines.get("all") is None:
+        state = _snapshot_load(now)
+        if state is not None:
+            if len(state.versions) >= FREEZE_MIN_ITEMS:
+                _freeze_long_lived()
+            _engines["all"] = state
+            how = "snapshot"
+    state = _refresh(_stamp(), now)  # the vocabulary, and what changed while the snapshot was read
+    if how == "full" and SNAPSHOT_MIN_ITEMS > 0 and len(state.versions) >= SNAPSHOT_MIN_ITEMS:
+        _snapshot_write(state)
+    return how
+
+
 class IndexLoading(KefuError):
     status = 503
     code = "kb_loading"
@@ -321,6 +439,7 @@ class _Loader:
         self._asked = 0  # refreshes asked for
         self._done = 0  # refreshes finished (each serves every request asked before it began)
         self._stopped = False
+        self.first_load: str | None = None  # "snapshot" or "full", once done
         self.thread = threading.Thread(target=self._run, name="kefu-kb-loader", daemon=True)
 
     def stop(self) -> None:
@@ -349,7 +468,10 @@ class _Loader:
                 target = self._asked
             try:
                 with _lock:
-                    _refresh(_stamp(), timezone.now())
+                    if self.first_load is None:
+                        self.first_load = _first_load()
+                    else:
+                        _refresh(_stamp(), timezone.now())
             except Exception:  # noqa: BLE001 — logged; the next request asks again
                 log.exception("knowledge index load failed")
             finally:

@@ -395,6 +395,38 @@ class Engine:
             engine._bulk_add(items, vectors)
         return engine
 
+    # -- snapshots ----------------------------------------------------------------------------
+    #: what belongs to the process rather than to the index: left out of a snapshot, made anew
+    _PROCESS_PARTS = ("encoder", "pipeline", "_lock", "_qcache", "_qcache_lock", "_masks", "_facets")
+
+    def snapshot_state(self) -> dict[str, Any]:
+        """The index as plain data (postings, entries, vectors, profiles) for ``restore`` in another
+        process — without the encoder, the text pipeline, locks and caches. The caller keeps the
+        engine from changing meanwhile."""
+        with self._lock:
+            state = {k: v for k, v in self.__dict__.items() if k not in self._PROCESS_PARTS}
+            state["encoder_name"] = self.encoder.name if self.encoder is not None else None
+            return state
+
+    @classmethod
+    def restore(cls, state: Mapping[str, Any], *, encoder: Encoder | None, pipeline: TextPipeline | None = None) -> Engine:
+        """An engine from ``snapshot_state`` with this process's ``encoder`` (the one the snapshot's
+        vectors were made with) and text pipeline."""
+        state = dict(state)
+        made_with = state.pop("encoder_name", None)
+        if made_with != (encoder.name if encoder is not None else None):
+            raise ValueError(f"snapshot made with encoder {made_with!r}, not {getattr(encoder, 'name', None)!r}")
+        engine = cls.__new__(cls)
+        engine.__dict__.update(state)
+        engine.encoder = encoder
+        engine.pipeline = pipeline or default_pipeline()
+        engine._lock = threading.RLock()
+        engine._qcache = OrderedDict()
+        engine._qcache_lock = threading.Lock()
+        engine._masks = {}
+        engine._facets = None
+        return engine
+
     def _tokenize(self, item: KBItem) -> tuple[list[str], list[list[str]], list[list[str]], list[str]]:
         p = self.pipeline
         folded = [fold(q) for q in item.questions]

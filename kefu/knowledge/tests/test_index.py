@@ -490,3 +490,56 @@ def test_a_server_process_loads_its_index_in_a_thread_and_never_in_a_request_K4_
 
     search.reset()  # stops the thread
     _wait_for(lambda: "kefu-kb-loader" not in [t.name for t in threading.enumerate()])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_restarted_server_process_starts_from_its_snapshot_of_the_index_K4_K5(committed_kb, api_for, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """A big base takes a minute or more to load: a web worker's loader, after a full load, writes
+    a snapshot of the index next to the database, and the next worker to start (a restart, a
+    replaced worker) starts from it — reconciled item by item with the database, so what changed
+    while no worker ran is there: an edited answer, a new item, an item deleted outright, an item
+    that expired. A snapshot of other code or another base is not used; a broken one costs only
+    the full load."""
+    from kefu.knowledge.services import kb_import
+
+    snap = tmp_path / "kb-index.snapshot"
+    monkeypatch.setattr(search, "SNAPSHOT_MIN_ITEMS", 1)
+    monkeypatch.setattr(search, "_snapshot_file", lambda: snap)
+    agent = api_for("agent")
+    supervisor = committed_kb["users"]["supervisor"]
+    kb_import(actor=supervisor, lines=[json.dumps(
+        {"id": "kb-wifi", "question": "WiFi密码忘了怎么办？", "answer": "在光猫背面查看默认密码。"}, ensure_ascii=False)])
+
+    def started() -> str:
+        search.reset()
+        search.warm_up()
+        loader = search._loader
+        assert loader is not None
+        _wait_for(lambda: loader.first_load is not None)
+        return loader.first_load  # type: ignore[return-value]
+
+    def found(q: str) -> list[str]:
+        return [h["external_id"] for h in agent.get("/kb/search", q=q).json()["items"]]
+
+    assert started() == "full" and snap.exists()
+    written = snap.stat().st_mtime_ns
+    # While no worker runs: an answer edited, an item added, one deleted outright, one expired.
+    kb_import(actor=supervisor, lines=[json.dumps(r, ensure_ascii=False) for r in [
+        dict(KB[1], answer="请先重启光猫；仍断网请在营业厅APP自助报障。"),
+        {"id": "kb-esim", "question": "eSIM怎么开通？", "answer": "携带证件到营业厅办理eSIM。"},
+    ]])
+    KnowledgeItem.objects.filter(external_id="kb-wifi").delete()
+    KnowledgeItem.objects.filter(external_id="kb-bill").update(expires_at=timezone.now() - timedelta(minutes=1))
+
+    assert started() == "snapshot" and snap.stat().st_mtime_ns == written  # used, not written again
+    hits = agent.get("/kb/search", q="宽带断网").json()["items"]
+    assert hits[0]["external_id"] == "kb-bb" and "自助报障" in hits[0]["answer"]
+    assert found("eSIM")[:1] == ["kb-esim"]
+    assert "kb-wifi" not in found("WiFi密码") and "kb-bill" not in found("话费余额")
+
+    monkeypatch.setattr(search, "_snapshot_key", lambda: {"format": -1})  # other code, another base
+    assert started() == "full"
+    assert found("eSIM")[:1] == ["kb-esim"] and "kb-wifi" not in found("WiFi密码")
+    snap.write_bytes(b"\x80\x05broken")
+    assert started() == "full" and found("eSIM")[:1] == ["kb-esim"]
+    search.reset()

@@ -342,3 +342,27 @@ def test_training_counts_each_shape_of_a_base_once_K4():
     assert _variants_of(two, [None, 2, 0]) == [None, 0]
     bare = [{"id": "a", "question": "q"}, {"id": "b", "question": "q", "similar_questions": []}]
     assert _variants_of(bare, [None, 2, 0]) == [None]
+
+
+def test_an_engine_restored_from_its_snapshot_answers_as_it_did_and_takes_changes_K4_K5():
+    """``snapshot_state`` / ``restore``: what a restarted web worker starts from. Through pickle (as
+    written to disk), with the process's own encoder, the restored engine ranks, scores and hands
+    over exactly as the original; it takes upserts and removals; it refuses an encoder other than
+    the one its vectors were made with."""
+    import pickle
+
+    enc = CharEncoder()
+    engine = Engine.build(KB, encoder=enc)
+    engine.set_public("flow", False)
+    restored = Engine.restore(pickle.loads(pickle.dumps(engine.snapshot_state())), encoder=CharEncoder())
+    for q in ("话费还剩多少", "家里网断了 光猫红灯", "去国外手机能用吗", "今天天气怎么样"):
+        a, b = engine.answer(q), restored.answer(q)
+        assert (a.item_id, a.mode, a.suggestions) == (b.item_id, b.mode, b.suggestions)
+        assert a.confidence == pytest.approx(b.confidence)
+        assert [c.item_id for c in engine.search(q)] == [c.item_id for c in restored.search(q)]
+    assert not restored.is_public("flow") and "flow" not in [c.item_id for c in restored.public_view().search("流量包")]
+    restored.upsert({"id": "pwd", "question": "服务密码忘了怎么办？", "answer": "携带身份证到营业厅重置。"})
+    assert restored.answer("服务密码忘记了").item_id == "pwd" and "pwd" not in engine
+    assert restored.remove("bill") and "bill" not in restored and "bill" in engine
+    with pytest.raises(ValueError, match="encoder"):
+        Engine.restore(engine.snapshot_state(), encoder=None)
