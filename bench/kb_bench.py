@@ -230,10 +230,10 @@ def main() -> int:
     snap_write_s = time.perf_counter() - t0
     snap_mb = search._snapshot_file().stat().st_size / 1e6  # noqa: SLF001
     t0 = time.perf_counter()
-    restored = search._snapshot_load(timezone.now())  # noqa: SLF001
+    loaded = search._snapshot_load(timezone.now())  # noqa: SLF001
     snap_load_s = time.perf_counter() - t0
-    assert restored is not None and len(restored.versions) == len(search._engines["all"].versions)  # noqa: SLF001
-    del restored
+    assert loaded is not None and len(loaded[0].versions) == len(search._engines["all"].versions)  # noqa: SLF001
+    del loaded
     log(f"index snapshot (a restarted web worker): written in {snap_write_s:.1f}s ({snap_mb:,.0f} MB), "
         f"loaded and reconciled with the database in {snap_load_s:.1f}s (a full load: {load_all_s:.1f}s)")
     figures.update({"snapshot_write_s": round(snap_write_s, 1), "snapshot_mb": round(snap_mb),

@@ -344,16 +344,17 @@ def _snapshot_write(state: _State) -> None:
                          "with_vectors": state.with_vectors, "expires": state.expires, "applied": state.applied,
                          "seen": state.seen}, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
-    except OSError:
+    except Exception:  # noqa: BLE001 — a disk full, say: the index itself is loaded and serves
         log.exception("knowledge index snapshot not written")
         tmp.unlink(missing_ok=True)
         return
     log.info("knowledge index snapshot written: %d items in %.1f s", len(state.versions), time.perf_counter() - t0)
 
 
-def _snapshot_load(now: datetime) -> _State | None:
-    """The index from the snapshot, reconciled with the database item by item, or None (no
-    snapshot, another key, unreadable, or so much changed that a full load is as quick).
+def _snapshot_load(now: datetime) -> tuple[_State, int] | None:
+    """The index from the snapshot, reconciled with the database item by item, and how many items
+    were edited since it was written; or None (no snapshot, another key, unreadable, or so much changed that a
+    full load is as quick).
 
     Reconciling does not trust time: every item's ``updated_at`` is compared with the one the
     snapshot applied (a database restored from a backup has older stamps, not newer), items gone
@@ -377,9 +378,10 @@ def _snapshot_load(now: datetime) -> _State | None:
     rows = dict(KnowledgeItem.objects.values_list("pk", "updated_at"))
     dated = set(KnowledgeItem.objects.filter(Q(effective_from__isnull=False) | Q(expires_at__isnull=False))
                 .values_list("pk", flat=True))
-    changed = [pk for pk, at in rows.items() if state.applied.get(pk) != at or pk in dated]
-    if len(changed) > max(BACKGROUND_DELTA, len(rows) // 2):
+    edited = [pk for pk, at in rows.items() if state.applied.get(pk) != at]
+    if len(edited) > max(BACKGROUND_DELTA, len(rows) // 2):
         return None
+    changed = [*edited, *(dated - set(edited))]
     fresh: list[KnowledgeItem] = []
     for i in range(0, len(changed), _CHUNK):
         fresh += _load(KnowledgeItem.objects.filter(pk__in=changed[i:i + _CHUNK]))
@@ -393,23 +395,29 @@ def _snapshot_load(now: datetime) -> _State | None:
     state.seen = max(rows.values(), default=None)
     log.info("knowledge index from its snapshot: %d items, %d read again, in %.1f s",
              len(state.versions), len(fresh), time.perf_counter() - t0)
-    return state
+    return state, len(edited)
+
+
+#: items edited since the snapshot above which it is written anew when loaded (every later start
+#: would read them again)
+SNAPSHOT_STALE = 500
 
 
 def _first_load() -> str:
     """The loader thread's first load (the caller holds ``_lock``): from the snapshot when there is
     a usable one, else in full — and then a snapshot is written for the next start. Returns which."""
     now = timezone.now()
-    how = "full"
+    how, stale = "full", 0
     if _engines.get("all") is None:
-        state = _snapshot_load(now)
-        if state is not None:
+        loaded = _snapshot_load(now)
+        if loaded is not None:
+            state, stale = loaded
             if len(state.versions) >= FREEZE_MIN_ITEMS:
                 _freeze_long_lived()
             _engines["all"] = state
             how = "snapshot"
     state = _refresh(_stamp(), now)  # the vocabulary, and what changed while the snapshot was read
-    if how == "full" and SNAPSHOT_MIN_ITEMS > 0 and len(state.versions) >= SNAPSHOT_MIN_ITEMS:
+    if (how == "full" or stale > SNAPSHOT_STALE) and SNAPSHOT_MIN_ITEMS > 0 and len(state.versions) >= SNAPSHOT_MIN_ITEMS:
         _snapshot_write(state)
     return how
 

@@ -536,6 +536,13 @@ def test_a_restarted_server_process_starts_from_its_snapshot_of_the_index_K4_K5(
     assert hits[0]["external_id"] == "kb-bb" and "自助报障" in hits[0]["answer"]
     assert found("eSIM")[:1] == ["kb-esim"]
     assert "kb-wifi" not in found("WiFi密码") and "kb-bill" not in found("话费余额")
+    # Many items edited since the snapshot (here: more than none): it is written anew at the start.
+    monkeypatch.setattr(search, "SNAPSHOT_STALE", 0)
+    assert started() == "snapshot" and snap.stat().st_mtime_ns != written
+    rewritten = snap.stat().st_mtime_ns
+    monkeypatch.setattr(search, "SNAPSHOT_STALE", 500)
+    assert started() == "snapshot" and snap.stat().st_mtime_ns == rewritten
+    assert found("eSIM")[:1] == ["kb-esim"]
 
     monkeypatch.setattr(search, "_snapshot_key", lambda: {"format": -1})  # other code, another base
     assert started() == "full"
