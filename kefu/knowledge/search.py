@@ -316,18 +316,22 @@ def _snapshot_file() -> Path:
 
 
 def _snapshot_key() -> dict[str, Any]:
-    """What a snapshot must have been made with to be used: the same retrieval code and trained
-    model (a digest of their files), encoder, Python and numpy, and database."""
+    """What a snapshot must have been made with to be used: the same retrieval code, trained model
+    and text data — dictionary, synonyms, stop words, character folding (a digest of their files) —,
+    encoder, Python, numpy and jieba, and database."""
+    from importlib.metadata import version
+
     from django.conf import settings
     from django.db import connection
 
     here = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for path in sorted([*here.glob("retrieval/*.py"), here / "search.py", *here.glob("data/*.json")]):
+    data = [p for p in here.glob("data/*") if p.is_file() and p.name != "demo_kb.jsonl"]
+    for path in sorted([*here.glob("retrieval/*.py"), here / "search.py", *data]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     db = settings.DATABASES["default"]
     return {"format": _SNAPSHOT_FORMAT, "code": digest.hexdigest(), "encoder": encoder_name(),
-            "python": sys.version, "numpy": np.__version__,
+            "python": sys.version, "numpy": np.__version__, "jieba": version("jieba"),
             "db": [connection.vendor, str(db.get("NAME")), str(db.get("HOST") or ""), str(db.get("PORT") or "")]}
 
 
