@@ -38,8 +38,7 @@ from kefu.core.errors import KefuError
 
 from .models import Audience, ItemVersion, KnowledgeItem, VersionStatus, VocabularyEntry, VocabularyKind
 from .retrieval.dense import load_encoder, pack_vectors, unpack_vectors, waiting
-from .retrieval.engine import VECTOR_LAYOUT, Engine, KBItem, PublicView
-from .retrieval.engine import collector_paused as engine_collector_paused
+from .retrieval.engine import VECTOR_LAYOUT, Engine, KBItem, PublicView, collector_paused
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -166,15 +165,31 @@ def _load(qs: Any) -> list[KnowledgeItem]:
     return list(qs.select_related("published").order_by("pk"))
 
 
+def _load_pks(pks: list[int]) -> list[KnowledgeItem]:
+    """The items ``pks``, with their published versions, read in chunks: the vector blobs of
+    50,000 items are large."""
+    rows: list[KnowledgeItem] = []
+    for i in range(0, len(pks), _CHUNK):
+        rows += _load(KnowledgeItem.objects.filter(pk__in=pks[i:i + _CHUNK]))
+    return rows
+
+
+def _drop(state: _State, pks: set[int]) -> None:
+    """Take items deleted from the database (an administrator's action) out of the index."""
+    for pk in pks:
+        state.engine.remove(str(pk))
+        state.versions.pop(pk, None)
+        state.with_vectors.discard(pk)
+        state.expires.pop(pk, None)
+
+
 def _full(now: datetime) -> _State:
     from .selectors import published_items
 
     model = encoder_name()
 
     pks = list(published_items(audience=None).order_by("pk").values_list("pk", flat=True))
-    rows: list[KnowledgeItem] = []
-    for i in range(0, len(pks), _CHUNK):  # chunks: the vector blobs of 50,000 items are large
-        rows += _load(KnowledgeItem.objects.filter(pk__in=pks[i:i + _CHUNK]))
+    rows = _load_pks(pks)
     items = [r for r in rows if _in_force(r, now)]
     vectors = {}
     for r in items:
@@ -275,9 +290,7 @@ def _refresh(stamp: tuple[Any, ...], now: datetime) -> _State:
             qs = qs.filter(updated_at__gte=state.seen - _OVERLAP)
         # Ids and stamps first (no vector blobs), then the full rows of what really changed.
         fresh = [pk for pk, at in qs.values_list("pk", "updated_at") if state.applied.get(pk) != at]
-        changed: list[KnowledgeItem] = []
-        for i in range(0, len(fresh), _CHUNK):
-            changed += _load(KnowledgeItem.objects.filter(pk__in=fresh[i:i + _CHUNK]))
+        changed = _load_pks(fresh)
         if state.next_moment is not None and now >= state.next_moment:
             moved = Q(effective_from__lte=now) | Q(expires_at__lte=now)
             changed += _load(KnowledgeItem.objects.filter(moved, published__isnull=False)
@@ -286,10 +299,7 @@ def _refresh(stamp: tuple[Any, ...], now: datetime) -> _State:
         if state.stamp and stamp[0] != state.stamp[0]:
             # The number of rows changed: some may have been deleted (admin) — drop them.
             alive = set(KnowledgeItem.objects.values_list("pk", flat=True))
-            for pk in set(state.versions) - alive:
-                state.engine.remove(str(pk))
-                state.versions.pop(pk, None)
-                state.with_vectors.discard(pk)
+            _drop(state, set(state.versions) - alive)
         if changed:
             state.seen = max([state.seen or changed[0].updated_at, *(c.updated_at for c in changed)])
     if state.vocabulary != stamp[2]:
@@ -305,7 +315,7 @@ def _refresh(stamp: tuple[Any, ...], now: datetime) -> _State:
 
 #: a server process keeps a snapshot of its index from this many items up (``KEFU_KB_SNAPSHOT_MIN``;
 #: 0 = never): at 50,000 items a full load takes a minute or more, the snapshot a few seconds
-SNAPSHOT_MIN_ITEMS = int(os.environ.get("KEFU_KB_SNAPSHOT_MIN", "5000") or 0)
+SNAPSHOT_MIN_ITEMS = int(os.environ.get("KEFU_KB_SNAPSHOT_MIN", "5000") or 5000)
 _SNAPSHOT_FORMAT = 1
 
 
@@ -372,7 +382,7 @@ def _snapshot_load(now: datetime) -> tuple[_State, int] | None:
         with open(path, "rb") as fh:
             if pickle.load(fh) != _snapshot_key():
                 return None
-            with engine_collector_paused():
+            with collector_paused():
                 data = pickle.load(fh)
         engine = Engine.restore(data.pop("engine"), encoder=load_encoder())
     except Exception:  # noqa: BLE001 — a broken snapshot only costs the full load
@@ -386,15 +396,9 @@ def _snapshot_load(now: datetime) -> tuple[_State, int] | None:
     if len(edited) > max(BACKGROUND_DELTA, len(rows) // 2):
         return None
     changed = [*edited, *(dated - set(edited))]
-    fresh: list[KnowledgeItem] = []
-    for i in range(0, len(changed), _CHUNK):
-        fresh += _load(KnowledgeItem.objects.filter(pk__in=changed[i:i + _CHUNK]))
+    fresh = _load_pks(changed)
     _apply(state, fresh, now)
-    for pk in set(state.versions) - set(rows):
-        engine.remove(str(pk))
-        state.versions.pop(pk, None)
-        state.with_vectors.discard(pk)
-        state.expires.pop(pk, None)
+    _drop(state, set(state.versions) - set(rows))
     state.applied = {pk: at for pk, at in state.applied.items() if pk in rows}
     state.seen = max(rows.values(), default=None)
     log.info("knowledge index from its snapshot: %d items, %d read again, in %.1f s",
