@@ -13,32 +13,11 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from kefu.core.env import env_bool, env_float, env_int, env_list, env_str
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("KEFU_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
-
-
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return default if raw in (None, "") else int(raw)
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    return [item.strip() for item in raw.split(",") if item.strip()]
 
 
 def _secret_key() -> str:
@@ -216,7 +195,7 @@ KEFU_PORTAL_CODES_PER_HOUR = env_int("KEFU_PORTAL_CODES_PER_HOUR", 5)
 # The team whose agents see orders submitted through the portal (name); unset: the first team.
 KEFU_PORTAL_TEAM = env_str("KEFU_PORTAL_TEAM", "")
 # The SLA countdown turns amber when less than this share of the time promise is left.
-KEFU_SLA_WARN_FRACTION = float(env_str("KEFU_SLA_WARN_FRACTION", "0.25"))
+KEFU_SLA_WARN_FRACTION = env_float("KEFU_SLA_WARN_FRACTION", 0.25, minimum=0)
 
 # --- background jobs (issue #4): Celery. CELERY_BROKER_URL unset → the embedded default: a
 # filesystem queue under var/ that `kefu serve` drains with its own worker and scheduler (no broker
@@ -251,7 +230,7 @@ KEFU_COMPETITOR_NAMES = env_list("KEFU_COMPETITOR_NAMES", [])
 KEFU_SLA_SWEEP_BATCH = env_int("KEFU_SLA_SWEEP_BATCH", 5000)
 # The outbox relay (`kefu relay`): events per batch and seconds between polls when idle.
 KEFU_RELAY_BATCH = env_int("KEFU_RELAY_BATCH", 500)
-KEFU_RELAY_POLL_SECONDS = float(env_str("KEFU_RELAY_POLL_SECONDS", "0.5"))
+KEFU_RELAY_POLL_SECONDS = env_float("KEFU_RELAY_POLL_SECONDS", 0.5, minimum=0)
 KEFU_RELAY_CHUNK = env_int("KEFU_RELAY_CHUNK", 50)
 
 # SLA watch: the default escalation ladder (telecom-standards §5: owner 50 %, team lead 80 %,
@@ -295,16 +274,16 @@ KEFU_SMS_SIGNATURE = env_str("KEFU_SMS_SIGNATURE", "【客服中心】")
 KEFU_SEND_MAX_ATTEMPTS = env_int("KEFU_SEND_MAX_ATTEMPTS", 6)
 KEFU_SEND_BACKOFF_SECONDS = env_int("KEFU_SEND_BACKOFF_SECONDS", 60)
 # Webhooks: seconds before a slow receiver counts as failed.
-KEFU_WEBHOOK_TIMEOUT = float(env_str("KEFU_WEBHOOK_TIMEOUT", "5"))
+KEFU_WEBHOOK_TIMEOUT = env_float("KEFU_WEBHOOK_TIMEOUT", 5, minimum=0)
 
 # Quality inspection (Q4): the random share of contacts per channel sent to manual review, the
 # seed that makes the draw repeatable, and whether every vetoed / distressed contact goes too.
 KEFU_QA_SAMPLING = {
     "rates": {
-        "call": float(env_str("KEFU_QA_SAMPLE_CALL", "0.05")),
-        "chat": float(env_str("KEFU_QA_SAMPLE_CHAT", "0.05")),
-        "email": float(env_str("KEFU_QA_SAMPLE_EMAIL", "0.02")),
-        "sms": float(env_str("KEFU_QA_SAMPLE_SMS", "0")),
+        "call": env_float("KEFU_QA_SAMPLE_CALL", 0.05, minimum=0),
+        "chat": env_float("KEFU_QA_SAMPLE_CHAT", 0.05, minimum=0),
+        "email": env_float("KEFU_QA_SAMPLE_EMAIL", 0.02, minimum=0),
+        "sms": env_float("KEFU_QA_SAMPLE_SMS", 0, minimum=0),
     },
     "seed": env_str("KEFU_QA_SAMPLE_SEED", "kefu"),
     "veto": True,

@@ -34,6 +34,7 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kefu.core.env import env_float, env_int
 from kefu.core.errors import KefuError
 
 from .models import Audience, ItemVersion, KnowledgeItem, VersionStatus, VocabularyEntry, VocabularyKind
@@ -315,7 +316,7 @@ def _refresh(stamp: tuple[Any, ...], now: datetime) -> _State:
 
 #: a server process keeps a snapshot of its index from this many items up (``KEFU_KB_SNAPSHOT_MIN``;
 #: 0 = never): at 50,000 items a full load takes a minute or more, the snapshot a few seconds
-SNAPSHOT_MIN_ITEMS = int(os.environ.get("KEFU_KB_SNAPSHOT_MIN", "5000") or 5000)
+SNAPSHOT_MIN_ITEMS = env_int("KEFU_KB_SNAPSHOT_MIN", 5000, minimum=0)
 _SNAPSHOT_FORMAT = 1
 
 
@@ -439,7 +440,7 @@ class IndexLoading(KefuError):
 
 #: how long a request waits for the loader thread's first load before it is answered with
 #: ``IndexLoading``; well under the web server's worker timeout
-LOAD_WAIT_SECONDS = float(os.environ.get("KEFU_KB_LOAD_WAIT", "10") or 10)
+LOAD_WAIT_SECONDS = env_float("KEFU_KB_LOAD_WAIT", 10.0, minimum=0)
 #: how long a request of a server process waits for another thread's refresh of an index it has
 #: before it is served by that index as it was
 BUSY_WAIT_SECONDS = 1.0
