@@ -68,6 +68,25 @@ def percentiles(xs: list[float]) -> dict[str, float]:
     return {"p50": at(0.50) * 1000, "p95": at(0.95) * 1000, "p99": at(0.99) * 1000, "mean": statistics.mean(xs) * 1000}
 
 
+def mapped_mb(path: Path) -> dict[str, float] | None:
+    """Size, resident and changed (copied) megabytes of this process's mappings of ``path`` (Linux)."""
+    try:
+        lines = Path("/proc/self/smaps").read_text().splitlines()
+    except OSError:
+        return None
+    out = {"size": 0.0, "rss": 0.0, "private": 0.0}
+    inside = False
+    for line in lines:
+        head = line.split()
+        if head and "-" in head[0] and len(head) >= 5 and ":" in head[3]:  # a mapping's first line
+            inside = line.rstrip().endswith(str(path))
+        elif inside and head and head[0] in ("Size:", "Rss:", "Private_Dirty:"):
+            # Private_Dirty: pages this process changed, so copied; the clean ones are the page
+            # cache's, shared with every other process that maps the file
+            out[{"Size:": "size", "Rss:": "rss", "Private_Dirty:": "private"}[head[0]]] += int(head[1]) / 1024
+    return out if out["size"] else None
+
+
 def generate(n: int, out: Path) -> list[dict[str, Any]]:
     """N distinct items: demo item × (region, product), phrasing varied."""
     base = [json.loads(line) for line in (ROOT / "kefu/knowledge/data/demo_kb.jsonl").read_text(encoding="utf-8").splitlines()
@@ -232,10 +251,15 @@ def main() -> int:
     t0 = time.perf_counter()
     loaded = search._snapshot_load(timezone.now())  # noqa: SLF001
     snap_load_s = time.perf_counter() - t0
+    mapping = mapped_mb(search._snapshot_file())  # noqa: SLF001
     assert loaded is not None and len(loaded[0].versions) == len(search._engines["all"].versions)  # noqa: SLF001
     del loaded
     log(f"index snapshot (a restarted web worker): written in {snap_write_s:.1f}s ({snap_mb:,.0f} MB), "
         f"loaded and reconciled with the database in {snap_load_s:.1f}s (a full load: {load_all_s:.1f}s)")
+    if mapping:
+        log(f"  its large arrays mapped from the file: {mapping['size']:,.0f} MB, {mapping['rss']:,.0f} MB resident, "
+            f"{mapping['private']:,.0f} MB changed since and so copied (the rest is the page cache's, shared by every worker started from it)")
+        figures["snapshot_mapped_mb"] = round(mapping["size"])
     figures.update({"snapshot_write_s": round(snap_write_s, 1), "snapshot_mb": round(snap_mb),
                     "snapshot_load_s": round(snap_load_s, 1)})
     import gc

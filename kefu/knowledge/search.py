@@ -19,8 +19,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+import mmap
 import os
 import pickle
+import struct
 import sys
 import threading
 import time
@@ -317,7 +319,12 @@ def _refresh(stamp: tuple[Any, ...], now: datetime) -> _State:
 #: a server process keeps a snapshot of its index from this many items up (``KEFU_KB_SNAPSHOT_MIN``;
 #: 0 = never): at 50,000 items a full load takes a minute or more, the snapshot a few seconds
 SNAPSHOT_MIN_ITEMS = env_int("KEFU_KB_SNAPSHOT_MIN", 5000, minimum=0)
-_SNAPSHOT_FORMAT = 1
+_SNAPSHOT_FORMAT = 2
+#: arrays of at least this many bytes (the question vectors, the answer vectors, the larger
+#: postings) are written after the pickle, page-aligned, and mapped copy-on-write when loaded:
+#: not read and copied, and shared through the page cache by every worker started from the
+#: same snapshot until one of them changes a page
+SNAPSHOT_MAPPED_MIN_BYTES = 1 << 16
 
 
 def _snapshot_file() -> Path:
@@ -348,22 +355,68 @@ def _snapshot_key() -> dict[str, Any]:
 
 def _snapshot_write(state: _State) -> None:
     """Write the index (the caller holds ``_lock``) next to the database, atomically: the key first,
-    so that a reader can refuse a snapshot of other code or another base without reading the rest."""
+    so that a reader can refuse a snapshot of other code or another base without reading the rest.
+
+    Layout: the key (a pickle), the index (a pickle, protocol 5, its large arrays left out of band),
+    those arrays one after the other each at a page boundary, the table of their (offset, size)
+    (a pickle) and, in the last 8 bytes, where that table starts."""
     path = _snapshot_file()
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     t0 = time.perf_counter()
+    mapped: list[pickle.PickleBuffer] = []
+
+    def out_of_band(buf: pickle.PickleBuffer) -> bool:
+        if buf.raw().nbytes < SNAPSHOT_MAPPED_MIN_BYTES:
+            return True  # small: inside the pickle
+        mapped.append(buf)
+        return False
+
     try:
         with open(tmp, "wb") as fh:
-            pickle.dump(_snapshot_key(), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(_snapshot_key(), fh, protocol=5)
             pickle.dump({"engine": state.engine.snapshot_state(), "model": state.model, "versions": state.versions,
                          "with_vectors": state.with_vectors, "expires": state.expires, "applied": state.applied,
-                         "seen": state.seen}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                         "seen": state.seen}, fh, protocol=5, buffer_callback=out_of_band)
+            table = []
+            for buf in mapped:
+                raw = buf.raw()
+                fh.write(b"\0" * (-fh.tell() % mmap.PAGESIZE))
+                table.append((fh.tell(), raw.nbytes))
+                fh.write(raw)
+            at = fh.tell()
+            pickle.dump(table, fh, protocol=5)
+            fh.write(struct.pack("<Q", at))
         os.replace(tmp, path)
     except Exception:  # noqa: BLE001 — a disk full, say: the index itself is loaded and serves
         log.exception("knowledge index snapshot not written")
         tmp.unlink(missing_ok=True)
         return
+    finally:
+        for buf in mapped:
+            buf.release()
     log.info("knowledge index snapshot written: %d items in %.1f s", len(state.versions), time.perf_counter() - t0)
+
+
+def _snapshot_read(path: Path) -> dict[str, Any] | None:
+    """The snapshot's content, its large arrays mapped from the file copy-on-write (a change stays
+    in this process; the file and other workers' views are untouched); None if its key is not
+    this process's. Raises if the file is broken."""
+    with open(path, "rb") as fh:
+        if pickle.load(fh) != _snapshot_key():
+            return None
+        start = fh.tell()
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)
+    (at,) = struct.unpack("<Q", mm[-8:])
+    if not start <= at <= len(mm) - 8:
+        raise ValueError(f"snapshot table offset {at} outside the file")
+    table = pickle.loads(mm[at:-8])
+    if any(not (start <= off and off + size <= at) for off, size in table):
+        raise ValueError("snapshot array outside the file")
+    if hasattr(mmap, "MADV_WILLNEED"):
+        mm.madvise(mmap.MADV_WILLNEED)  # read ahead now rather than page by page at the first questions
+    view = memoryview(mm)
+    with collector_paused():
+        return pickle.loads(view[start:at], buffers=[view[off : off + size] for off, size in table])
 
 
 def _snapshot_load(now: datetime) -> tuple[_State, int] | None:
@@ -380,11 +433,9 @@ def _snapshot_load(now: datetime) -> tuple[_State, int] | None:
         return None
     t0 = time.perf_counter()
     try:
-        with open(path, "rb") as fh:
-            if pickle.load(fh) != _snapshot_key():
-                return None
-            with collector_paused():
-                data = pickle.load(fh)
+        data = _snapshot_read(path)
+        if data is None:
+            return None
         engine = Engine.restore(data.pop("engine"), encoder=load_encoder())
     except Exception:  # noqa: BLE001 — a broken snapshot only costs the full load
         log.exception("knowledge index snapshot unreadable; loading from the database")

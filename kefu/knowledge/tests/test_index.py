@@ -4,10 +4,13 @@ expiry and deletion; vectors only from the background job; the bot's and the imp
 
 from __future__ import annotations
 
+import hashlib
 import json
+import mmap
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from django.utils import timezone
 
@@ -492,6 +495,31 @@ def test_a_server_process_loads_its_index_in_a_thread_and_never_in_a_request_K4_
     _wait_for(lambda: "kefu-kb-loader" not in [t.name for t in threading.enumerate()])
 
 
+def _arrays(obj: Any, seen: set[int] | None = None) -> list[np.ndarray]:
+    """Every numpy array reachable from ``obj`` (dicts, lists, objects' attributes)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return []
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        return [obj]
+    if isinstance(obj, dict):
+        return [a for v in obj.values() for a in _arrays(v, seen)]
+    if isinstance(obj, (list, tuple)):
+        return [a for v in obj for a in _arrays(v, seen)]
+    if hasattr(obj, "__dict__") and type(obj).__module__.startswith("kefu."):
+        return _arrays(vars(obj), seen)
+    return []
+
+
+def _mapped(arr: np.ndarray) -> bool:
+    """Whether the array's memory is a file mapping."""
+    base: Any = arr
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = base.obj if isinstance(base, memoryview) else getattr(base, "base", None)
+    return base is not None
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_restarted_server_process_starts_from_its_snapshot_of_the_index_K4_K5(committed_kb, api_for, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     """A big base takes a minute or more to load: a web worker's loader, after a full load, writes
@@ -504,6 +532,7 @@ def test_a_restarted_server_process_starts_from_its_snapshot_of_the_index_K4_K5(
 
     snap = tmp_path / "kb-index.snapshot"
     monkeypatch.setattr(search, "SNAPSHOT_MIN_ITEMS", 1)
+    monkeypatch.setattr(search, "SNAPSHOT_MAPPED_MIN_BYTES", 0)  # every array mapped from the file, as the large ones are
     monkeypatch.setattr(search, "_snapshot_file", lambda: snap)
     agent = api_for("agent")
     supervisor = committed_kb["users"]["supervisor"]
@@ -523,6 +552,15 @@ def test_a_restarted_server_process_starts_from_its_snapshot_of_the_index_K4_K5(
 
     assert started() == "full" and snap.exists()
     written = snap.stat().st_mtime_ns
+    content = hashlib.sha256(snap.read_bytes()).hexdigest()
+    # Its arrays are read as the file's pages, mapped copy-on-write (workers started from the same
+    # snapshot share them): writable, and a change stays in the process — the file is as written.
+    arrays = [a for a in _arrays(search._snapshot_read(snap)) if a.nbytes and a.flags.c_contiguous]
+    assert arrays and all(_mapped(a) and a.flags.writeable for a in arrays)
+    for a in arrays:
+        a[...] = 0
+    del arrays
+    assert hashlib.sha256(snap.read_bytes()).hexdigest() == content
     # While no worker runs: an answer edited, an item added, one deleted outright, one expired.
     kb_import(actor=supervisor, lines=[json.dumps(r, ensure_ascii=False) for r in [
         dict(KB[1], answer="请先重启光猫；仍断网请在营业厅APP自助报障。"),
@@ -532,6 +570,7 @@ def test_a_restarted_server_process_starts_from_its_snapshot_of_the_index_K4_K5(
     KnowledgeItem.objects.filter(external_id="kb-bill").update(expires_at=timezone.now() - timedelta(minutes=1))
 
     assert started() == "snapshot" and snap.stat().st_mtime_ns == written  # used, not written again
+    assert hashlib.sha256(snap.read_bytes()).hexdigest() == content  # the reconciliation changed its own pages only
     hits = agent.get("/kb/search", q="宽带断网").json()["items"]
     assert hits[0]["external_id"] == "kb-bb" and "自助报障" in hits[0]["answer"]
     assert found("eSIM")[:1] == ["kb-esim"]
@@ -548,5 +587,10 @@ def test_a_restarted_server_process_starts_from_its_snapshot_of_the_index_K4_K5(
     assert started() == "full"
     assert found("eSIM")[:1] == ["kb-esim"] and "kb-wifi" not in found("WiFi密码")
     snap.write_bytes(b"\x80\x05broken")
+    assert started() == "full" and found("eSIM")[:1] == ["kb-esim"]
+    monkeypatch.setattr(search, "_snapshot_key", lambda: {"format": -2})
+    assert started() == "full"
+    whole = snap.read_bytes()
+    snap.write_bytes(whole[: len(whole) // 2] + whole[-8:])  # cut short: its arrays point past the end
     assert started() == "full" and found("eSIM")[:1] == ["kb-esim"]
     search.reset()
