@@ -1,6 +1,6 @@
 """Knowledge-base speed with 50,000 items (issue #5, K4/K5).
 
-    .venv/bin/python bench/kb_bench.py [--pg] [--items 50000] [--questions 300] [--vector-budget 600]
+    .venv/bin/python bench/kb_bench.py [--pg] [--items 50000] [--questions 300] [--vector-budget 600] [--keep]
 
 On a throwaway database — SQLite in a temporary directory, or with ``--pg`` the PostgreSQL database
 ``kefu_kbbench`` on $BENCH_PG (default postgres://postgres@127.0.0.1:5432), dropped and created — it:
@@ -80,10 +80,10 @@ def mapped_mb(path: Path) -> dict[str, float] | None:
         head = line.split()
         if head and "-" in head[0] and len(head) >= 5 and ":" in head[3]:  # a mapping's first line
             inside = line.rstrip().endswith(str(path))
-        elif inside and head and head[0] in ("Size:", "Rss:", "Private_Dirty:"):
-            # Private_Dirty: pages this process changed, so copied; the clean ones are the page
-            # cache's, shared with every other process that maps the file
-            out[{"Size:": "size", "Rss:": "rss", "Private_Dirty:": "private"}[head[0]]] += int(head[1]) / 1024
+        elif inside and head and head[0] in ("Size:", "Rss:", "Anonymous:"):
+            # Anonymous: the pages this process changed, so copied (copy-on-write); the others are
+            # the page cache's, shared with every other process that maps the file
+            out[{"Size:": "size", "Rss:": "rss", "Anonymous:": "private"}[head[0]]] += int(head[1]) / 1024
     return out if out["size"] else None
 
 
@@ -117,6 +117,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pg", action="store_true", help=f"PostgreSQL database {PG_DB} instead of SQLite")
     ap.add_argument("--items", type=int, default=50_000)
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the throwaway var directory (database, index snapshot) and print its path, "
+                         "to serve it afterwards: KEFU_VAR_DIR=PATH .venv/bin/kefu serve")
     ap.add_argument("--questions", type=int, default=300, help="distinct questions asked for the latency figures")
     ap.add_argument("--vector-budget", type=float, default=600.0,
                     help="seconds of encoding allowed; items beyond get copied vectors (see the docstring)")
@@ -393,7 +396,9 @@ def main() -> int:
     figures.update({"publish_to_lexical_ms": round(lexical_s * 1000), "vector_compute_ms": round(1000 * (t_vec - t0)),
                     "vector_to_dense_ms": round(dense_s * 1000)})
     connection.close()
-    if not args.pg:
+    if args.keep:
+        log(f"kept: KEFU_VAR_DIR={var}" + (f" DATABASE_URL={env['DATABASE_URL']}" if args.pg else ""))
+    elif not args.pg:
         shutil.rmtree(var, ignore_errors=True)
     print(json.dumps(figures, ensure_ascii=False))
     return 0

@@ -16,6 +16,8 @@ check (the next such moment is kept).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import gc
 import hashlib
 import logging
@@ -29,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -353,7 +356,7 @@ def _snapshot_key() -> dict[str, Any]:
             "db": [connection.vendor, str(db.get("NAME")), str(db.get("HOST") or ""), str(db.get("PORT") or "")]}
 
 
-def _snapshot_write(state: _State) -> None:
+def _snapshot_write(state: _State) -> bool:
     """Write the index (the caller holds ``_lock``) next to the database, atomically: the key first,
     so that a reader can refuse a snapshot of other code or another base without reading the rest.
 
@@ -390,11 +393,12 @@ def _snapshot_write(state: _State) -> None:
     except Exception:  # noqa: BLE001 — a disk full, say: the index itself is loaded and serves
         log.exception("knowledge index snapshot not written")
         tmp.unlink(missing_ok=True)
-        return
+        return False
     finally:
         for buf in mapped:
             buf.release()
     log.info("knowledge index snapshot written: %d items in %.1f s", len(state.versions), time.perf_counter() - t0)
+    return True
 
 
 def _snapshot_read(path: Path) -> dict[str, Any] | None:
@@ -463,23 +467,57 @@ def _snapshot_load(now: datetime) -> tuple[_State, int] | None:
 SNAPSHOT_STALE = 500
 
 
+@contextlib.contextmanager
+def _snapshot_turn() -> Iterator[None]:
+    """One process at a time loads its index for the first time (an exclusive ``flock`` on
+    ``kb-index.snapshot.lock`` next to the snapshot): when the web workers start together, the first
+    loads in full and writes the snapshot while the others wait, then start from it — one full load
+    on the machine's cores instead of one per worker, and every worker maps the same file."""
+    if SNAPSHOT_MIN_ITEMS <= 0:
+        yield
+        return
+    path = _snapshot_file().with_name(_snapshot_file().name + ".lock")
+    try:
+        fh = open(path, "a+b")  # noqa: SIM115 — held for the whole load
+    except OSError:  # var/ not writable: every worker on its own, as before
+        log.warning("knowledge index: %s cannot be opened; workers load without taking turns", path)
+        yield
+        return
+    try:
+        with waiting():  # blocked here, the thread wants no core (``ThreadBudget``)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+    finally:
+        fh.close()  # releases the lock
+
+
 def _first_load() -> str:
-    """The loader thread's first load (the caller holds ``_lock``): from the snapshot when there is
-    a usable one, else in full — and then a snapshot is written for the next start. Returns which."""
-    now = timezone.now()
-    how, stale = "full", 0
-    if _engines.get("all") is None:
-        loaded = _snapshot_load(now)
-        if loaded is not None:
-            state, stale = loaded
-            if len(state.versions) >= FREEZE_MIN_ITEMS:
-                _freeze_long_lived()
-            _engines["all"] = state
-            how = "snapshot"
-    state = _refresh(_stamp(), now)  # the vocabulary, and what changed while the snapshot was read
-    if (how == "full" or stale > SNAPSHOT_STALE) and SNAPSHOT_MIN_ITEMS > 0 and len(state.versions) >= SNAPSHOT_MIN_ITEMS:
-        _snapshot_write(state)
-    return how
+    """The loader thread's first load (the caller holds ``_lock``), one process at a time: from the
+    snapshot when there is a usable one, else in full — and then a snapshot is written for the next
+    start, and this process too switches to the index mapped from it (the pages it shares with the
+    other workers). Returns which: "snapshot" or "full"."""
+    with _snapshot_turn():
+        now = timezone.now()
+        how, stale = "full", 0
+        if _engines.get("all") is None:
+            loaded = _snapshot_load(now)
+            if loaded is not None:
+                state, stale = loaded
+                if len(state.versions) >= FREEZE_MIN_ITEMS:
+                    _freeze_long_lived()
+                _engines["all"] = state
+                how = "snapshot"
+        state = _refresh(_stamp(), now)  # the vocabulary, and what changed while the snapshot was read
+        big = SNAPSHOT_MIN_ITEMS > 0 and len(state.versions) >= SNAPSHOT_MIN_ITEMS
+        if (how == "full" or stale > SNAPSHOT_STALE) and big and _snapshot_write(state) and how == "full":
+            del state
+            mapped = _snapshot_load(timezone.now())  # items edited meanwhile are read again, as at any start
+            if mapped is not None:
+                _engines["all"] = mapped[0]  # the loaded index is freed: no reference cycle (tested)
+                if len(mapped[0].versions) >= FREEZE_MIN_ITEMS:
+                    _freeze_long_lived()
+                _refresh(_stamp(), timezone.now())
+        return how
 
 
 class IndexLoading(KefuError):
