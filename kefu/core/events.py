@@ -71,10 +71,11 @@ def _on_status_changed(event_id: int, payload: dict[str, Any]) -> None:
 
 
 def _on_kb_published(event_id: int, payload: dict[str, Any]) -> None:
-    """Issue #5: compute the new version's vector in the background, after this transaction."""
-    from kefu.knowledge.tasks import compute_vectors_task
+    """Issue #5: compute the new version's vector in the background, after this transaction (one run
+    for many versions published together: ``request_vectors``)."""
+    from kefu.knowledge.tasks import request_vectors
 
-    transaction.on_commit(lambda: compute_vectors_task.delay())
+    transaction.on_commit(request_vectors)
 
 
 HANDLERS: dict[str, list[Any]] = {

@@ -130,13 +130,27 @@ def test_published_event_sends_the_vector_job_and_the_job_continues_K5(imported,
 
     sent: list[int] = []
     monkeypatch.setattr(tasks.compute_vectors_task, "delay", lambda limit=tasks.BATCH: sent.append(limit))
-    with django_capture_on_commit_callbacks(execute=True):
-        assert events.consume(event_id=987654, topic="kb.published", payload={"item_id": 1, "version_id": 1})
+    # Many versions published together (an import: one event each) send one run, not one per event.
+    for n in range(50):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert events.consume(event_id=987600 + n, topic="kb.published", payload={"item_id": 1, "version_id": 1})
     assert sent == [tasks.BATCH]
     # A run that reaches its limit sends itself again; the last one does not.
     assert tasks.compute_vectors_task.run(limit=1) == 1 and sent == [tasks.BATCH, 1]
     assert tasks.compute_vectors_task.run(limit=5) == 1 and sent == [tasks.BATCH, 1]
     assert ItemVersion.objects.filter(vector__isnull=True, status="published").count() == 0
+    # A version published while a run works: no second run beside it, but one after it.
+    from kefu.knowledge import search
+
+    def run_with_a_publish(limit: int | None = None) -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            events.consume(event_id=987700, topic="kb.published", payload={"item_id": 1, "version_id": 1})
+        assert sent == [tasks.BATCH, 1, tasks.BATCH]  # nothing sent while this run is on
+        return 0
+
+    assert tasks.request_vectors() and sent == [tasks.BATCH, 1, tasks.BATCH]
+    monkeypatch.setattr(search, "compute_vectors", run_with_a_publish)
+    assert tasks.compute_vectors_task.run() == 0 and sent == [tasks.BATCH, 1, tasks.BATCH, tasks.BATCH]
 
 
 def ask(client, body: Any, raw: bool = False):  # type: ignore[no-untyped-def]
