@@ -23,34 +23,29 @@ def env_bool(name: str, default: bool = False) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
-    """A whole number; unset or empty → ``default``."""
+def _number(name: str, default: float, parse: type, what: str, minimum: float | None) -> float:
     raw = (os.environ.get(name) or "").strip()
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
-    if minimum is not None and value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
-    return value
-
-
-def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
-    """A number (seconds and the like); unset or empty → ``default``."""
-    raw = (os.environ.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
+        raise ImproperlyConfigured(f"{name} must be {what}, not {raw!r}") from None
     if value != value or value in (float("inf"), float("-inf")):
         raise ImproperlyConfigured(f"{name} must be a finite number, not {raw!r}")
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum:g}, not {value:g}")
     return value
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    """A whole number; unset or empty → ``default``."""
+    return int(_number(name, default, int, "a whole number", minimum))
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    """A number (seconds and the like); unset or empty → ``default``."""
+    return float(_number(name, default, float, "a number", minimum))
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
