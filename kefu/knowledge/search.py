@@ -29,10 +29,10 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -224,10 +224,31 @@ def _freeze_long_lived() -> None:
     2 s each here with 50,000 items, a stalled request whenever one runs. Unfreeze and collect
     first, so that garbage cycles (the rows just loaded, anything frozen by an earlier load) are
     freed rather than frozen; the engine itself holds no reference cycle (tested), so when a later
-    load replaces it, reference counting frees it although it is frozen."""
+    load replaces it, reference counting frees it although it is frozen. Then what the load freed
+    is handed back to the system (``_release_free_memory``)."""
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+    _release_free_memory()
+
+
+def _release_free_memory() -> None:
+    """Hand back to the system what a load has freed. glibc keeps freed heap memory for the process
+    unless asked (``malloc_trim``): after a full load of 50,000 items a worker held ~5.8 GB where its
+    index needs ~3.4 GB — the rows read, the build's intermediate lists, an index replaced. Elsewhere
+    (no glibc) nothing happens."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
+
+
+def _install(state: _State) -> None:
+    """Make ``state`` the process's index (the caller holds ``_lock``); the one it replaces is freed."""
+    _engines["all"] = state
+    if len(state.versions) >= FREEZE_MIN_ITEMS:
+        _freeze_long_lived()
 
 
 def engine_for(audience: str = Audience.PUBLIC) -> Engine | PublicView:
@@ -291,7 +312,6 @@ def _refresh(stamp: tuple[Any, ...], now: datetime) -> _State:
         state = _full(now)  # its Engine.build runs without the cyclic collector (collector_paused)
         if len(state.versions) >= FREEZE_MIN_ITEMS:
             _freeze_long_lived()
-            _release_free_memory()
     else:
         qs = KnowledgeItem.objects.all()
         if state.seen is not None:
@@ -493,18 +513,6 @@ def _snapshot_turn() -> Iterator[None]:
         fh.close()  # releases the lock
 
 
-def _release_free_memory() -> None:
-    """Hand back to the system what a load has freed. glibc keeps freed heap memory for the process
-    unless asked (``malloc_trim``): after a full load of 50,000 items a worker held ~5.8 GB where its
-    index needs ~3.4 GB — the rows read, the build's intermediate lists, an index replaced. Elsewhere
-    (no glibc) nothing happens."""
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return
-    trim(0)
-
-
 def _first_load() -> str:
     """The loader thread's first load (the caller holds ``_lock``), one process at a time: from the
     snapshot when there is a usable one, else in full — and then a snapshot is written for the next
@@ -518,9 +526,7 @@ def _first_load() -> str:
             loaded = _snapshot_load(now)
             if loaded is not None:
                 state, stale = loaded
-                if len(state.versions) >= FREEZE_MIN_ITEMS:
-                    _freeze_long_lived()
-                _engines["all"] = state
+                _install(state)
                 how = "snapshot"
         state = _refresh(_stamp(), now)  # the vocabulary, and what changed while the snapshot was read
         big = SNAPSHOT_MIN_ITEMS > 0 and len(state.versions) >= SNAPSHOT_MIN_ITEMS
@@ -530,11 +536,8 @@ def _first_load() -> str:
     if remap:  # after the turn: the next worker starts from the snapshot meanwhile; this one serves
         mapped = _snapshot_load(timezone.now())  # items edited meanwhile are read again, as at any start
         if mapped is not None:
-            _engines["all"] = mapped[0]  # the loaded index is freed: no reference cycle (tested)
-            if len(mapped[0].versions) >= FREEZE_MIN_ITEMS:
-                _freeze_long_lived()
+            _install(mapped[0])  # the loaded index is freed: no reference cycle (tested)
             _refresh(_stamp(), timezone.now())
-    _release_free_memory()
     return how
 
 
