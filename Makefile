@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test setup messages clean-var bench browser
+.PHONY: run test setup messages clean-var bench browser kernel
 
 $(BIN)/kefu $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,12 @@ $(BIN)/kefu $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
 	@touch $(VENV)/.installed
 
-setup: $(VENV)/.installed messages node_modules/.installed
+setup: $(VENV)/.installed messages node_modules/.installed kernel
+
+# kefu's e5 kernel for the bot's questions (C, built with the system compiler for this processor;
+# nothing to do when it is built already, and the wheel's engine encodes where it cannot be built).
+kernel: $(VENV)/.installed
+	@$(BIN)/python -m kefu.knowledge.retrieval.e5fast build --quiet-if-built
 
 # Front-end libraries (htmx, Alpine.js) from the npm registry, exactly as package-lock.json pins them.
 node_modules/.installed: package.json package-lock.json
