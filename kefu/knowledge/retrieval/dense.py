@@ -202,19 +202,49 @@ class E5Encoder:
         self._set_threads(n)  # per calling thread: the ICV is the caller's
         self.last_threads = n
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        if len(texts) == 1 and self.fast is not None:
-            # the kernel keeps no state and runs on the calling thread alone: no lock, no budget
-            vec = self.fast.query(texts[0])
-            if vec is not None:  # None: too long for one pass, the engine windows it
-                self.last_threads = 1
-                return _normalise(vec)
+    def _engine_query(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
             self._threads()
             try:
                 return _normalise(self._model.query(list(texts)) if len(texts) != 1 else self._model.query(texts[0]))
             finally:
                 self.budget.finished()
+
+    def _fast_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Several texts through the kernel (the vector job): one text per core on idle cores,
+        two at most (the kernel lets go of the interpreter lock), one when anything else runs
+        on the machine — the bot's questions come first. A text too long for one pass goes to
+        the engine."""
+        assert self.fast is not None
+        n = self._fixed or 1
+        if self._fixed is None and self.budget.proc and self.budget.cores > 1:
+            try:
+                n = 2 if self.budget.others_running() == 0 else 1
+            except (OSError, ValueError, IndexError):
+                n = 1
+        if n > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(n, self.budget.cores), thread_name_prefix="kefu-e5") as pool:
+                vecs = list(pool.map(self.fast.query, texts))
+        else:
+            vecs = [self.fast.query(t) for t in texts]
+        self.last_threads = n
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i, (text, vec) in enumerate(zip(texts, vecs)):
+            out[i] = vec if vec is not None else self._engine_query([text])[0]
+        return _normalise(out)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if self.fast is not None and texts:
+            if len(texts) > 1:
+                return self._fast_batch(texts)
+            # the kernel keeps no state and runs on the calling thread alone: no lock, no budget
+            vec = self.fast.query(texts[0])
+            if vec is not None:  # None: too long for one pass, the engine windows it
+                self.last_threads = 1
+                return _normalise(vec)
+        return self._engine_query(texts)
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         # Item questions are matched against customer questions, a symmetric task: the e5

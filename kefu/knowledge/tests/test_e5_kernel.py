@@ -114,9 +114,15 @@ def test_the_encoder_uses_the_kernel_for_one_question_K4(fast, engine, monkeypat
     one = enc.encode_queries(["短信提醒收不到"])
     assert calls == ["短信提醒收不到"] and one.shape == (1, 384)
     assert float(one[0] @ engine.query("短信提醒收不到")) > 0.9999
-    two = enc.encode_queries(["短信提醒收不到", "怎么开通国际漫游"])  # a batch: the engine's
-    assert calls == ["短信提醒收不到"] and two.shape == (2, 384)
-    assert float(two[0] @ one[0]) > 0.9999
+    long = "我的宽带经常掉线，" * 120  # too long for one pass: this one text goes to the engine
+    batch = ["怎么开通国际漫游", long, "短信提醒收不到"]  # the vector job's batches: each text through the kernel
+    for threads in (1, 2):
+        monkeypatch.setattr(enc, "_fixed", threads)
+        calls.clear()
+        many = enc.encode_queries(batch)
+        assert sorted(calls) == sorted(batch) and many.shape == (3, 384) and enc.last_threads == threads
+        for text, vec in zip(batch, many):
+            assert float(vec @ engine.query(text)) > 0.9999
 
 
 @needs_kernel
