@@ -171,3 +171,45 @@ def test_a_failed_build_leaves_the_engine_in_charge_K4(tmp_path: Path, monkeypat
     assert enc.fast is None
     vec = enc.encode_queries(["话费余额怎么查"])[0]
     assert abs(float(np.linalg.norm(vec)) - 1.0) < 1e-4
+
+
+class _Part:
+    """A stand-in encoder part that says on which thread it ran."""
+
+    def __init__(self, dim: int, seed: int, *, fast: object = None, fail: bool = False) -> None:
+        self.dim, self.seed, self.fast, self.fail = dim, seed, fast, fail
+        self.threads: list[int] = []
+
+    def encode_queries(self, texts):  # type: ignore[no-untyped-def]
+        import threading
+
+        self.threads.append(threading.get_ident())
+        if self.fail:
+            raise RuntimeError("encoder broke")
+        rng = np.random.default_rng(self.seed + len(texts[0]))
+        return rng.normal(size=(len(texts), self.dim)).astype(np.float32)
+
+
+def test_a_question_vector_is_computed_beside_the_lexical_work_K4() -> None:
+    """With e5 on a kernel of its own, its part runs in a helper thread from the start and USE's on
+    the caller's thread when the vector is asked for; without, e5 runs at once on the caller's
+    thread and USE in the helper. The fused vector is the same either way; an encoder's error
+    reaches the caller."""
+    import threading
+
+    from kefu.knowledge.retrieval.dense import FusedEncoder
+
+    me = threading.get_ident()
+    for fast in (object(), None):
+        e5, use = _Part(6, 1, fast=fast), _Part(4, 2)
+        fused = FusedEncoder([(e5, 0.8, "a"), (use, 0.2, "b")])
+        finish = fused.begin_query("话费余额怎么查")
+        vec = finish()
+        assert np.allclose(vec, fused.encode_queries(["话费余额怎么查"])[0], atol=1e-6)
+        if fast is not None:
+            assert e5.threads[0] != me and use.threads[0] == me
+        else:
+            assert e5.threads[0] == me and use.threads[0] != me
+    broken = FusedEncoder([(_Part(6, 1, fast=object(), fail=True), 0.8, "a"), (_Part(4, 2), 0.2, "b")])
+    with pytest.raises(RuntimeError, match="encoder broke"):
+        broken.begin_query("宽带断网")()
