@@ -125,14 +125,21 @@ class ThreadBudget:
             total = int(fh.read().split()[3].split("/")[0])
         return max(0, total - own)
 
+    def idle_cores(self, most: int | None = None) -> int:
+        """The cores no other process is running on now (the caller's own counted free), at
+        least one and at most ``most`` (default ``limit``); one outside Linux."""
+        if not self.proc:
+            return 1
+        try:
+            free = self.cores - self.others_running()
+        except (OSError, ValueError, IndexError):
+            return 1
+        return max(1, min(most or self.limit, free))
+
     def threads(self) -> int:
         if self.limit == 1 or not self.proc or time.monotonic() - self.last_end > self.warm_gap or _other_threads() > 0:
             return 1
-        try:
-            free = self.cores - 1 - self.others_running()
-        except (OSError, ValueError, IndexError):
-            return 1
-        return max(1, min(self.limit, free + 1))
+        return self.idle_cores()
 
 
 def _gomp_set_threads(package_dir: str):  # type: ignore[no-untyped-def]
@@ -217,16 +224,11 @@ class E5Encoder:
         on the machine — the bot's questions come first. A text too long for one pass goes to
         the engine."""
         assert self.fast is not None
-        n = self._fixed or 1
-        if self._fixed is None and self.budget.proc and self.budget.cores > 1:
-            try:
-                n = 2 if self.budget.others_running() == 0 else 1
-            except (OSError, ValueError, IndexError):
-                n = 1
+        n = self._fixed or self.budget.idle_cores(most=2)
         if n > 1:
             from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(max_workers=min(n, self.budget.cores), thread_name_prefix="kefu-e5") as pool:
+            with ThreadPoolExecutor(max_workers=n, thread_name_prefix="kefu-e5") as pool:
                 vecs = list(pool.map(self.fast.query, texts))
         else:
             vecs = [self.fast.query(t) for t in texts]

